@@ -1,0 +1,302 @@
+"""Exercise protocols and the exercise signals they produce.
+
+A protocol (modality, relative intensity, minutes per session, sessions per week, start and
+stop day) becomes three signals in the style of Banister's impulse-response
+(fitness-fatigue) model (Morton, Fitz-Clarke & Banister 1990, J Appl Physiol 69:1171,
+PMID 2246166):
+
+- session load: Banister TRIMP, ``minutes * I * a * exp(b * I)`` with ``I`` the relative
+  intensity (fraction of heart-rate reserve / VO2max; for rodents, of maximal aerobic running
+  speed), a = 0.64 and b = 1.92 (men; evidence/README.md);
+- fitness ``F`` and fatigue ``G``: ``dF/dt = L(t) - F / tau_fitness`` and
+  ``dG/dt = L(t) - G / tau_fatigue``, where ``L`` is the load rate (TRIMP/day) averaged over
+  the weekly schedule. For a programme of constant load between ``start`` and ``stop`` these
+  have the exact closed form used below, so no ODE state and no resolution of individual
+  sessions is needed (daily output; the mediators downstream have time constants of days);
+- chronic adaptation ``F / (F + F50)`` (saturating: no dose-response within the usual range,
+  Matesanz-Garcia 2023, doi:10.1016/j.jpain.2023.01.011); exercise stress
+  ``max(0, G / G_ref - tolerance)`` (too much load is pro-inflammatory, so dose-response is
+  not monotone); acute signals while the programme runs: daily session frequency, and the
+  part of it above the beta-endorphin threshold (>= 70% VO2max for >= 15 min, Goldfarb 1990,
+  PMID 2141380).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Literal, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import yaml
+from jax import Array
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from exerpain.errors import InputError
+from exerpain.model.mechanisms.base import ExerciseDrive, param
+
+Modality = Literal[
+    "none", "treadmill", "running", "cycling", "swimming", "wheel", "aerobic", "resistance",
+    "combined", "hiit", "sensorimotor",
+]
+
+EXERCISE_PARAMETERS = (
+    param("responsiveness_rodent", 0.3796, "dimensionless", 0.0, 2.0, "assumed",
+          "set by exerpain.model.calibration to an assumed target (treadmill exercise reverses "
+          "half of the CCI allodynia deficit by day 42); to be calibrated to the pooled SMD "
+          "0.53 (Matesanz-Garcia 2023) through a virtual cohort",
+          "scale on exercise's chronic and acute drive in rodents"),
+    param("responsiveness_human", 0.05602, "dimensionless", 0.0, 2.0, "calibrated",
+          "calibrated to a 0.75-point NRS benefit of 16 weeks of aerobic exercise in painful "
+          "DPN (exerpain.model.calibration; EIH is absent in painful DPN, Knauf & Koltyn 2014, "
+          "PMID 24632113)",
+          "scale on exercise's chronic and acute drive in patients with neuropathy"),
+    param("tau_fitness", 42.0, "day", 4.0, 51.0, "cited",
+          "default fitness (CTL) time constant 42 d (Coggan, TrainingPeaks Performance Manager; "
+          "evidence/README.md); fitted values 4-51 d", "Banister fitness time constant"),
+    param("tau_fatigue", 7.0, "day", 4.0, 74.0, "cited",
+          "default fatigue (ATL) time constant 7 d (Coggan, TrainingPeaks Performance Manager; "
+          "evidence/README.md); fitted values 4-74 d", "Banister fatigue time constant"),
+    param("trimp_weight", 0.64, "dimensionless", 0.5, 1.0, "cited",
+          "Banister TRIMP weighting 0.64 e^(1.92 HRr) for men (Banister 1991; "
+          "evidence/README.md)", "TRIMP pre-factor"),
+    param("trimp_exponent", 1.92, "dimensionless", 1.5, 2.0, "cited",
+          "Banister TRIMP exponent 1.92 (men), 1.67 (women) (Banister 1991; evidence/README.md)",
+          "TRIMP intensity exponent"),
+    param("reference_minutes", 30.0, "min", 10.0, 120.0, "assumed",
+          "reference programme: 30 min at 60% intensity, 5 sessions/week (typical moderate "
+          "dose; rodent modal dose 30-60 min 5 d/wk, preclinical.md section 2)",
+          "duration of the reference session that normalises load"),
+    param("reference_intensity", 0.6, "fraction", 0.3, 0.9, "assumed",
+          "see reference_minutes", "intensity of the reference session"),
+    param("reference_sessions_per_week", 5.0, "1/week", 1.0, 7.0, "assumed",
+          "see reference_minutes", "frequency of the reference programme"),
+    param("fitness_half_saturation", 0.1, "fraction of reference fitness", 0.05, 2.0,
+          "assumed",
+          "saturation so that benefit is insensitive to dose within the usual rodent range "
+          "(Matesanz-Garcia 2023: no relation of effect to duration or intensity)",
+          "steady-state fitness (relative to the reference programme) giving half adaptation"),
+    param("fatigue_tolerance", 2.0, "fraction of reference fatigue", 0.5, 10.0, "assumed",
+          "loads above twice the reference programme cause stress (Cobianchi 2010: long, fast "
+          "running unfavourable); size assumed",
+          "fatigue (relative to the reference programme) above which exercise is a stressor"),
+    param("opioid_intensity_threshold", 0.70, "fraction of VO2max", 0.5, 0.9, "cited",
+          "plasma beta-endorphin rises only at >= 70% VO2max (Goldfarb 1990, PMID 2141380)",
+          "intensity threshold of the acute beta-endorphin response"),
+    param("opioid_intensity_width", 0.03, "fraction of VO2max", 0.005, 0.1, "assumed",
+          "smooth gate around the threshold", "width of the intensity gate"),
+    param("opioid_min_minutes", 15.0, "min", 5.0, 60.0, "cited",
+          "beta-endorphin rose by 15 min at 70% VO2max (Goldfarb 1990, PMID 2141380)",
+          "minimum session duration for the acute beta-endorphin response"),
+)
+
+# Modality weights on exercise's action through each mechanism (default 1).
+MODALITY_WEIGHTS: dict[str, dict[str, float]] = {
+    # Resting BDNF after training: aerobic SMD 0.66, resistance 0.07 (Dinoff 2016,
+    # doi:10.1371/journal.pone.0163037): 0.07 / 0.66 ~= 0.1 of the aerobic neurotrophic drive.
+    "resistance": {"neurotrophic": 0.1},
+    # combined aerobic + resistance: mean of the two (derived).
+    "combined": {"neurotrophic": 0.55},
+}
+
+
+class Protocol(BaseModel):
+    """An exercise protocol. Days are relative to injury onset (negative = before injury)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = "custom"
+    modality: Modality = Field(description="exercise modality")
+    intensity: float = Field(
+        ge=0.0, le=1.2,
+        description="relative intensity: fraction of VO2max / heart-rate reserve (humans) or "
+                    "of maximal aerobic running speed (rodents), 0-1.2",
+    )
+    minutes_per_session: float = Field(ge=0.0, le=24 * 60, description="minutes per session")
+    sessions_per_week: float = Field(ge=0.0, le=14.0, description="sessions per week, 0-14")
+    start_day: float = Field(default=0.0, ge=-365.0, le=3650.0,
+                             description="first day of the programme (day)")
+    stop_day: float | None = Field(default=None, ge=-365.0, le=3650.0,
+                                   description="day the programme stops (detraining after)")
+    adherence: float = Field(default=1.0, ge=0.0, le=1.0, description="fraction of sessions done")
+    species: Literal["rodent", "human", "any"] = "any"
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _check(self) -> Protocol:
+        if self.stop_day is not None and self.stop_day <= self.start_day:
+            raise ValueError(
+                f"stop_day ({self.stop_day}) must be after start_day ({self.start_day})")
+        return self
+
+    @property
+    def is_sedentary(self) -> bool:
+        return self.modality == "none" or self.sessions_per_week == 0 or (
+            self.minutes_per_session == 0)
+
+    def with_schedule(self, start_day: float | None, stop_day: float | None) -> Protocol:
+        data = self.model_dump()
+        if start_day is not None:
+            data["start_day"] = start_day
+        if stop_day is not None:
+            data["stop_day"] = stop_day
+        return validate_protocol(data)
+
+
+def _preset(name: str, modality: str, intensity: float, minutes: float, per_week: float,
+            species: str, source: str, start_day: float = 0.0) -> Protocol:
+    return Protocol(name=name, modality=modality, intensity=intensity,
+                    minutes_per_session=minutes, sessions_per_week=per_week,
+                    start_day=start_day, species=species, source=source)
+
+
+PRESETS: dict[str, Protocol] = {p.name: p for p in (
+    _preset("sedentary", "none", 0.0, 0.0, 0.0, "any", "no exercise (control)"),
+    _preset("treadmill-low", "treadmill", 0.4, 30, 5, "rodent",
+            "mirrors Bobinski 2011/2018 low-intensity treadmill, 10 m/min, 30 min/d, 5 d/wk "
+            "(doi:10.1016/j.neuroscience.2011.07.075; doi:10.1097/j.pain.0000000000001109); "
+            "relative intensity 0.4 assumed", start_day=3),
+    _preset("treadmill-moderate", "treadmill", 0.6, 60, 5, "rodent",
+            "mirrors Chen 2012 CCI rats, treadmill 60 min/d, 5 d/wk "
+            "(doi:10.1213/ANE.0b013e31824c4ed4); relative intensity 0.6 assumed", start_day=3),
+    _preset("treadmill-high", "treadmill", 0.85, 60, 5, "rodent",
+            "mirrors Cobianchi 2010 long running, 20-52 cm/s, 60 min/d, 5 d/wk "
+            "(doi:10.1016/j.neuroscience.2010.03.035); relative intensity 0.85 assumed",
+            start_day=3),
+    _preset("swimming", "swimming", 0.6, 60, 5, "rodent",
+            "mirrors Shen & Cheng 2013 CCI rats, swim 60 min/d, 5 d/wk "
+            "(doi:10.1111/pme.12057); relative intensity 0.6 assumed", start_day=3),
+    _preset("wheel", "wheel", 0.4, 60, 7, "rodent",
+            "voluntary wheel running as in Grace 2016 (doi:10.1097/j.pain.0000000000000607); "
+            "daily running time and intensity assumed", start_day=3),
+    _preset("aerobic-moderate", "aerobic", 0.6, 40, 3, "human",
+            "mirrors Yoo 2015 painful DPN, supervised aerobic 30-50 min, 50-70% VO2R, "
+            "3 d/wk, 16 wk (PMID 25800666)"),
+    _preset("resistance", "resistance", 0.6, 45, 3, "human",
+            "mirrors the strength arm of Stubbs 2019 (12 wk, 3 d/wk, 30-45 min); intensity "
+            "as fraction of effort assumed"),
+    _preset("combined", "combined", 0.6, 45, 3, "human",
+            "mirrors Kluding 2012 aerobic + resistance, 30-50 min, 50-70% VO2max, 3-4 d/wk "
+            "(PMC3436981)"),
+    _preset("hiit", "hiit", 0.9, 20, 3, "human",
+            "mirrors Hamed & Raoof 2014 HIIT, 85-95% HRmax, 20 min, 3 d/wk (review table, "
+            "clinical.md section 1a)"),
+)}
+
+
+def _first_error(err: ValidationError, where: str) -> InputError:
+    first = err.errors()[0]
+    field = ".".join(str(x) for x in first["loc"]) or "protocol"
+    return InputError(f"{where}: field '{field}': {first['msg']}")
+
+
+def validate_protocol(data: dict, where: str = "protocol") -> Protocol:
+    try:
+        return Protocol.model_validate(data)
+    except ValidationError as err:
+        raise _first_error(err, where) from None
+
+
+def load_protocol(path: str | Path) -> Protocol:
+    """Read a protocol from a YAML or JSON file (safe loading)."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise InputError(f"protocol file {path}: cannot be read ({err.strerror})") from None
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as err:
+        raise InputError(f"protocol file {path}: malformed ({err.__class__.__name__})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"protocol file {path}: expected a mapping with the fields modality, "
+                         "intensity, minutes_per_session, sessions_per_week, start_day, stop_day")
+    data.setdefault("name", path.stem)
+    return validate_protocol(data, where=f"protocol file {path}")
+
+
+def resolve_protocol(spec: str | Protocol) -> Protocol:
+    """A preset name, a path to a YAML/JSON protocol file, or a :class:`Protocol`."""
+    if isinstance(spec, Protocol):
+        return spec
+    if spec in PRESETS:
+        return PRESETS[spec]
+    if Path(spec).suffix.lower() in (".yaml", ".yml", ".json"):
+        return load_protocol(spec)
+    raise InputError(f"protocol: unknown name {spec!r}; allowed: {', '.join(PRESETS)} "
+                     "or a .yaml/.json file")
+
+
+class ExerciseInputs(NamedTuple):
+    """Protocol as arrays for the solver (a vmappable pytree)."""
+
+    load_rate: Array  # TRIMP/day averaged over the weekly schedule (x adherence)
+    start: Array  # day
+    stop: Array  # day
+    acute_opioid: Array  # sessions/day above the beta-endorphin gate
+    acute_general: Array  # sessions/day
+    responsiveness: Array  # species scale on the drive (dimensionless)
+    weights: dict  # mechanism -> modality weight
+
+
+def session_trimp(minutes: Array, intensity: Array, ex: dict) -> Array:
+    """Banister training impulse of one session (TRIMP units: minutes x weighted intensity)."""
+    return minutes * intensity * ex["trimp_weight"] * jnp.exp(ex["trimp_exponent"] * intensity)
+
+
+def exercise_inputs(protocol: Protocol, days: float, mechanisms: tuple[str, ...],
+                    ex: dict, kind: str) -> ExerciseInputs:
+    """Arrays of a protocol for a run of ``days`` days (``stop_day`` defaults to the end).
+
+    ``kind`` (``rodent`` or ``human``) selects the species responsiveness.
+    """
+    per_day = protocol.sessions_per_week / 7.0 * protocol.adherence
+    if protocol.is_sedentary:
+        per_day = 0.0
+    trimp = float(session_trimp(protocol.minutes_per_session, protocol.intensity, ex))
+    gate = (1.0 / (1.0 + math.exp(-(protocol.intensity - ex["opioid_intensity_threshold"])
+                                  / ex["opioid_intensity_width"])))
+    gate *= 1.0 / (1.0 + math.exp(-(protocol.minutes_per_session - ex["opioid_min_minutes"])
+                                  / 2.5))
+    stop = protocol.stop_day if protocol.stop_day is not None else float(days) + 1.0
+    weights = MODALITY_WEIGHTS.get(protocol.modality, {})
+    return ExerciseInputs(
+        load_rate=jnp.asarray(trimp * per_day),
+        start=jnp.asarray(float(protocol.start_day)),
+        stop=jnp.asarray(float(max(stop, protocol.start_day))),
+        acute_opioid=jnp.asarray(per_day * gate),
+        acute_general=jnp.asarray(per_day),
+        responsiveness=jnp.asarray(ex[f"responsiveness_{kind}"]),
+        weights={m: jnp.asarray(weights.get(m, 1.0)) for m in mechanisms},
+    )
+
+
+def _impulse_response(t: Array, load: Array, start: Array, stop: Array, tau: Array) -> Array:
+    """Exact solution of dX/dt = load * 1[start <= t < stop] - X / tau with X(-inf) = 0."""
+    tc = jnp.clip(t, start, stop)
+    return load * tau * (-jnp.expm1(-(tc - start) / tau)) * jnp.exp(-(t - tc) / tau)
+
+
+def reference_load(ex: dict) -> Array:
+    """Load rate (TRIMP/day) of the reference programme that normalises fitness and fatigue."""
+    return (session_trimp(ex["reference_minutes"], ex["reference_intensity"], ex)
+            * ex["reference_sessions_per_week"] / 7.0)
+
+
+def exercise_signals(t: Array, inputs: ExerciseInputs, ex: dict) -> ExerciseDrive:
+    """Chronic, acute and stress signals at time ``t`` (day)."""
+    l_ref = reference_load(ex)
+    fitness = _impulse_response(t, inputs.load_rate, inputs.start, inputs.stop,
+                                ex["tau_fitness"]) / (l_ref * ex["tau_fitness"])
+    fatigue = _impulse_response(t, inputs.load_rate, inputs.start, inputs.stop,
+                                ex["tau_fatigue"]) / (l_ref * ex["tau_fatigue"])
+    active = jnp.where((t >= inputs.start) & (t < inputs.stop), 1.0, 0.0)
+    scale = inputs.responsiveness
+    return ExerciseDrive(
+        chronic=scale * fitness / (fitness + ex["fitness_half_saturation"]),
+        acute_opioid=scale * active * inputs.acute_opioid,
+        acute_general=scale * active * inputs.acute_general,
+        stress=jax.nn.relu(fatigue - ex["fatigue_tolerance"]),
+    )

@@ -1,0 +1,94 @@
+"""Read-outs: behavioural and clinical measures as saturating functions of nociceptive drive.
+
+``N`` is the product of all pain factors (1 in health; see :mod:`exerpain.model.registry`).
+The relief fraction ``r(N) = (1 + n50**-h) / (1 + (N / n50)**h)`` is 1 in health and falls
+sigmoidally as ``N`` rises, so one route alone moves the read-out little while several
+together move it a lot (DESIGN.md section 2).
+
+- von Frey paw-withdrawal threshold (g): ``floor + (healthy - floor) * r(N)``, capped at the
+  largest filament;
+- Hargreaves withdrawal latency (s): same form with its own slope (heat effects are smaller,
+  SMD 0.32 vs 0.53 mechanical, Matesanz-Garcia 2023);
+- pain NRS 0-10 (humans): ``10 * max(0, q(N) - q(1)) / (1 - q(1))`` with
+  ``q(N) = N**h / (N**h + n50**h)``, 0 in health.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+from jax import Array
+
+from exerpain.model.mechanisms.base import param
+
+READOUT_PARAMETERS = (
+    param("vf_healthy_g", 15.0, "g", 0.5, 26.0, "cited",
+          "healthy rats reach the top filament, 15.1 g (Chaplan 1994, J Neurosci Methods "
+          "53:55-63); mouse value set by the condition",
+          "von Frey threshold in health"),
+    param("vf_floor_g", 0.41, "g", 0.008, 2.0, "cited",
+          "smallest filament 0.41 g (Chaplan 1994); mouse value set by the condition",
+          "lowest measurable von Frey threshold"),
+    param("vf_cutoff_g", 15.1, "g", 1.0, 26.0, "cited", "largest filament 15.1 g (Chaplan 1994)",
+          "von Frey cut-off"),
+    param("vf_n50", 4.490, "dimensionless", 1.05, 10.0, "calibrated",
+          "calibrated to the median 2.4 g threshold of neuropathic (SNL) rats (Chaplan 1994) "
+          "for the sedentary CCI rat at day 14 (exerpain.model.calibration)",
+          "nociceptive drive at half-maximal von Frey threshold"),
+    param("vf_hill", 2.5, "dimensionless", 0.5, 6.0, "assumed",
+          "steepness of the saturating read-out", "Hill exponent of the von Frey read-out"),
+    param("latency_healthy_s", 10.0, "s", 4.0, 20.0, "assumed",
+          "lab convention: heat set for ~10 s baseline latency in rats (Hargreaves 1988 method, "
+          "PMID 3340425; value from apparatus guidance, not the paper)",
+          "Hargreaves latency in health"),
+    param("latency_floor_s", 2.0, "s", 0.5, 5.0, "assumed", "reaction-time floor",
+          "shortest Hargreaves latency"),
+    param("latency_cutoff_s", 20.0, "s", 10.0, 35.0, "assumed",
+          "lab convention 20-30 s cut-off to avoid tissue damage", "Hargreaves cut-off"),
+    param("latency_hill", 1.5, "dimensionless", 0.5, 6.0, "assumed",
+          "heat read-out less steep than mechanical (smaller pooled SMD, Matesanz-Garcia 2023)",
+          "Hill exponent of the Hargreaves read-out"),
+    param("nrs_n50", 10.836, "dimensionless", 1.05, 50.0, "calibrated",
+          "calibrated to baseline average pain 5.75/10 (mean of 5.9 and 5.6 in two duloxetine "
+          "DPN trials, PMC3047984 Table 1) for the sedentary DPN patient at day 0 "
+          "(exerpain.model.calibration)", "nociceptive drive at half-maximal pain"),
+    param("nrs_hill", 2.0, "dimensionless", 0.5, 6.0, "assumed",
+          "steepness of the saturating read-out", "Hill exponent of the NRS read-out"),
+)
+
+
+def relief_fraction(drive: Array, n50: Array, hill: Array) -> Array:
+    """``r(N)``: 1 in health, below 1 when nociceptive drive rises, above 1 when it falls."""
+    return (1.0 + n50 ** (-hill)) / (1.0 + (drive / n50) ** hill)
+
+
+def withdrawal_threshold_g(drive: Array, p: dict) -> Array:
+    """von Frey 50% paw-withdrawal threshold (g)."""
+    value = p["vf_floor_g"] + (p["vf_healthy_g"] - p["vf_floor_g"]) * relief_fraction(
+        drive, p["vf_n50"], p["vf_hill"])
+    return jnp.minimum(value, p["vf_cutoff_g"])
+
+
+def withdrawal_latency_s(drive: Array, p: dict) -> Array:
+    """Hargreaves paw-withdrawal latency (s); the heat read-out shares ``vf_n50``."""
+    value = p["latency_floor_s"] + (p["latency_healthy_s"] - p["latency_floor_s"]) * (
+        relief_fraction(drive, p["vf_n50"], p["latency_hill"]))
+    return jnp.minimum(value, p["latency_cutoff_s"])
+
+
+def nrs(drive: Array, p: dict) -> Array:
+    """Average pain intensity on a 0-10 numeric rating scale (0 in health)."""
+    def q(x):
+        return x ** p["nrs_hill"] / (x ** p["nrs_hill"] + p["nrs_n50"] ** p["nrs_hill"])
+
+    q1 = q(jnp.asarray(1.0))
+    return 10.0 * jnp.maximum(q(jnp.maximum(drive, 0.0)) - q1, 0.0) / (1.0 - q1)
+
+
+READOUTS = {
+    "rodent": {"withdrawal_threshold_g": withdrawal_threshold_g,
+               "withdrawal_latency_s": withdrawal_latency_s},
+    "human": {"nrs": nrs},
+}
+PRIMARY_READOUT = {"rodent": "withdrawal_threshold_g", "human": "nrs"}
+# +1: a higher read-out means less pain; -1: a higher read-out means more pain.
+READOUT_DIRECTION = {"withdrawal_threshold_g": 1.0, "withdrawal_latency_s": 1.0, "nrs": -1.0}

@@ -1,0 +1,1 @@
+"""Simulation: scenarios become model inputs; ``solve`` is the one entry point to the solver."""
