@@ -54,17 +54,24 @@ def _stack(trees: Sequence):
     return jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *trees)
 
 
-@lru_cache(maxsize=32)
-def _compiled(model: Model, n_days: int, kind: str, rtol: float, atol: float):
+def observer(model: Model, kind: str):
+    """``(t, y, inputs) -> observables``: site pain factors, drive and the kind's read-outs."""
     readouts = READOUTS[kind]
-    ts = jnp.arange(n_days + 1, dtype=float)
-    term = diffrax.ODETerm(lambda t, y, args: model.vector_field(t, y, args))
 
     def observe(t, y, inputs):
         obs = model.nociceptive_drive(t, y, inputs)
         for name, fn in readouts.items():
             obs[name] = fn(obs["nociceptive_drive"], inputs.params["readout"])
         return obs
+
+    return observe
+
+
+@lru_cache(maxsize=32)
+def _compiled(model: Model, n_days: int, kind: str, rtol: float, atol: float):
+    ts = jnp.arange(n_days + 1, dtype=float)
+    term = diffrax.ODETerm(lambda t, y, args: model.vector_field(t, y, args))
+    observe = observer(model, kind)
 
     def single(inputs, t0, jump_ts):
         y0 = model.healthy_state(inputs.params)

@@ -63,7 +63,7 @@ class Inflammation(Mechanism):
               "M2 share of macrophages in health"),
         param("k_m2", 0.2, "1/day", 0.02, 2.0, "assumed", "macrophage repolarisation over days",
               "relaxation rate of the M2 share"),
-        param("m2_il4_gain", 2.7772, "logit per fold", 0.0, 5.0, "calibrated",
+        param("m2_il4_gain", 5.1076, "logit per fold", 0.0, 10.0, "calibrated",
               "calibrated to M2 68.5% vs 45.8% after 8 wk wheel running, PMID 26230740 "
               "(see exerpain.model.calibrate_m2)",
               "change of the M2 log-odds per fold of IL-4"),
@@ -87,7 +87,7 @@ class Inflammation(Mechanism):
               "excessive load is pro-inflammatory (DESIGN.md; Cobianchi 2010 long running "
               "unfavourable, doi:10.1016/j.neuroscience.2010.03.035); size assumed",
               "cytokine production per unit of exercise stress"),
-        param("k_microglia", 0.1, "1/day", 0.01, 1.0, "assumed",
+        param("k_microglia", 0.2, "1/day", 0.01, 1.0, "assumed",
               "microglial activation peaks 1-2 weeks after injury",
               "relaxation rate of microglial activation"),
         param("mg_per_damage", 1.0, "dimensionless", 0.0, 10.0, "assumed",

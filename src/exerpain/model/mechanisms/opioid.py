@@ -66,7 +66,7 @@ class Opioid(Mechanism):
         param("agonist_scale", 2.0, "fold", 0.0, 10.0, "assumed",
               "a full exogenous mu-agonist action doubles receptor activation over tone",
               "receptor activation added by complete mor_agonist action"),
-        param("kappa_opioid", 1.0, "dimensionless", 0.1, 10.0, "assumed",
+        param("kappa_opioid", 0.5, "dimensionless", 0.1, 10.0, "assumed",
               "tone-to-inhibition saturation", "strength of opioid inhibition"),
         param("supraspinal_pain_weight", 1.0, "dimensionless", 0.0, 3.0, "assumed",
               "supraspinal receptors carry exercise analgesia (Stagg 2011, i.c.v. methiodide)",

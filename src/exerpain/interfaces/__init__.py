@@ -1,0 +1,1 @@
+"""User interfaces: the command line, output files and the demo."""

@@ -1,0 +1,124 @@
+"""The ``exerpain`` command line (Typer). Every command is a thin layer over the Python API."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from exerpain.errors import InputError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Simulate, explain and personalise exercise-induced hypoalgesia in "
+                       "neuropathic pain.")
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code=2)
+
+
+@app.command()
+def simulate(
+    condition: Annotated[str, typer.Option(help="cci, sni, pnsl, stz, paclitaxel, sham, dpn, "
+                                                "cipn")],
+    protocol: Annotated[str, typer.Option(help="preset name or a YAML/JSON protocol file")],
+    intervention: Annotated[list[str] | None, typer.Option(
+        "--intervention", help="blockade or drug (repeatable)")] = None,
+    ablate: Annotated[list[str] | None, typer.Option(
+        "--ablate", help="remove exercise's action through a mechanism (repeatable)")] = None,
+    start_day: Annotated[float | None, typer.Option(help="override the programme's start day")]
+    = None,
+    stop_day: Annotated[float | None, typer.Option(help="override the programme's stop day")]
+    = None,
+    days: Annotated[int | None, typer.Option(help="days to simulate after onset (1-3650)")]
+    = None,
+    out: Annotated[Path | None, typer.Option(help="folder for trajectory.parquet and "
+                                                  "summary.json")] = None,
+    json_: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+) -> None:
+    """Simulate a protocol and its sedentary control; report the benefit."""
+    from exerpain.interfaces.output import to_json, write_results
+    from exerpain.simulate.pair import simulate_pair
+
+    try:
+        started = time.perf_counter()
+        result = simulate_pair(condition, protocol, interventions=intervention or [],
+                               ablate=ablate or [], days=days, start_day=start_day,
+                               stop_day=stop_day)
+        summary = {**result.summary, "runtime_s": time.perf_counter() - started}
+        if out is not None:
+            write_results(out, {"trajectory": result.to_frame()}, summary)
+    except InputError as err:
+        _fail(str(err))
+        return
+    if json_:
+        typer.echo(to_json(summary))
+    else:
+        s = summary
+        typer.echo(
+            f"{s['condition']} ({s['species']}), {s['protocol']}, day {s['days']}: "
+            f"{s['readout']} exercise {s['exercise_value']:.3g}, sedentary "
+            f"{s['sedentary_value']:.3g}, healthy {s['healthy_value']:.3g}; benefit "
+            f"{s['benefit']:.3g} ({100 * s['benefit_fraction']:.0f}% of the deficit)")
+        if out is not None:
+            typer.echo(f"wrote {out}/trajectory.parquet and {out}/summary.json")
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="folder for figures and summary")] = Path(
+        "exerpain-demo"),
+) -> None:
+    """Run the default scenarios (CCI rat with blockade arms; DPN patient) and plot them."""
+    from exerpain.interfaces.demo import run_demo
+
+    try:
+        folder = run_demo(out)
+    except InputError as err:
+        _fail(str(err))
+        return
+    typer.echo(f"demo written to {folder}/ (summary.json, figures *.png)")
+
+
+@app.command()
+def info(
+    json_: Annotated[bool, typer.Option("--json", help="print as JSON")] = False,
+) -> None:
+    """List conditions, protocols, interventions, mechanisms and parameter provenance."""
+    from exerpain.interfaces.catalogue import catalogue
+    from exerpain.interfaces.output import to_json
+
+    data = catalogue()
+    if json_:
+        typer.echo(to_json(data))
+        return
+    for section in ("conditions", "protocols", "interventions", "mechanisms"):
+        typer.echo(f"{section}:")
+        for name, text in data[section].items():
+            typer.echo(f"  {name:24s} {text}")
+    typer.echo(f"parameters: {data['provenance_counts']}")
+
+
+@app.command()
+def params(
+    json_: Annotated[bool, typer.Option("--json", help="print as JSON")] = False,
+) -> None:
+    """The parameter table: value, unit, range, provenance kind and source."""
+    from exerpain.interfaces.catalogue import parameter_rows
+    from exerpain.interfaces.output import to_json
+
+    rows = parameter_rows()
+    if json_:
+        typer.echo(to_json(rows))
+        return
+    for r in rows:
+        typer.echo(f"{r['group']}.{r['name']:28s} {r['value']:<10.4g} {r['unit']:22s} "
+                   f"[{r['low']:.3g}, {r['high']:.3g}] {r['kind']:10s} {r['provenance']}")
+
+
+def main() -> None:  # pragma: no cover
+    sys.exit(app())
