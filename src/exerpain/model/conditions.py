@@ -87,11 +87,12 @@ CONDITIONS: dict[str, Condition] = {c.name: c for c in (
         "as in PMC5140073 and Kami (Mol Pain); regeneration rate assumed"),
     Condition(
         "stz", "rat", "streptozotocin-induced diabetic neuropathy (rat)", 0.0, 1e5,
-        {"injury.insult_rate": 0.03, "injury.regeneration_rate": 0.02,
+        {"injury.insult_rate": 0.06, "injury.regeneration_rate": 0.03,
          "oxidative.metabolic_ros": 0.5},
-        "allodynia needs >= 2 weeks of diabetes (Courteix 1993, "
-        "doi:10.1016/0304-3959(93)90059-x) and persists for up to 8 weeks or more (Calcutt "
-        "1996, PMID 9121817); continuous hyperglycaemic insult, rates assumed"),
+        "allodynia within days (Calcutt 1996, PMID 9121817) to >= 2 weeks of diabetes "
+        "(Courteix 1993, doi:10.1016/0304-3959(93)90059-x), persisting for up to 8 weeks or "
+        "more (Calcutt 1996): continuous hyperglycaemic insult approaching its steady state "
+        "with a ~11-day time constant (rates assumed)"),
     Condition(
         "paclitaxel", "rat", "paclitaxel-induced peripheral neuropathy (rat, days 0-6)",
         0.0, 7.0,

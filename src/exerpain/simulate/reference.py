@@ -9,6 +9,8 @@ read-out) and as the baseline of the benchmarks.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import jax
 import numpy as np
 from scipy.integrate import solve_ivp
@@ -18,15 +20,23 @@ from exerpain.simulate.scenario import Prepared
 from exerpain.simulate.solve import Trajectory, observer
 
 
+@lru_cache(maxsize=8)
+def _compiled(model: Model, kind: str):
+    """The model's vector field and observer, compiled once per model (not per call)."""
+    field = jax.jit(model.vector_field)
+    observe = jax.jit(jax.vmap(observer(model, kind), in_axes=(0, 0, None)))
+    return field, observe
+
+
 def solve_reference(prepared: Prepared, model: Model | None = None, rtol: float = 1e-10,
                     atol: float = 1e-12, method: str = "LSODA") -> Trajectory:
     """Integrate one prepared scenario with scipy; returns a batch-of-one Trajectory."""
     model = model or Model.default()
     inputs = prepared.inputs
-    field = jax.jit(lambda t, y: model.vector_field(t, y, inputs))
+    field, observe = _compiled(model, prepared.kind)
 
     def fun(t, y):
-        return np.asarray(field(t, y))
+        return np.asarray(field(t, y, inputs))
 
     days = np.arange(prepared.days + 1, dtype=float)
     end = float(days[-1])
@@ -42,7 +52,6 @@ def solve_reference(prepared: Prepared, model: Model | None = None, rtol: float 
         if inside.any():
             out[inside] = sol.sol(days[inside]).T
         y = sol.y[:, -1]
-    observe = jax.jit(jax.vmap(observer(model, prepared.kind), in_axes=(0, 0, None)))
     obs = observe(days, out, inputs)
     return Trajectory(
         days=days.astype(int),
