@@ -24,7 +24,6 @@ PMID 2246166):
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Literal, NamedTuple
 
@@ -65,6 +64,12 @@ EXERCISE_PARAMETERS = (
     param("trimp_exponent", 1.92, "dimensionless", 1.5, 2.0, "cited",
           "Banister TRIMP exponent 1.92 (men), 1.67 (women) (Banister 1991; evidence/README.md)",
           "TRIMP intensity exponent"),
+    param("trimp_weight_female", 0.86, "dimensionless", 0.5, 1.0, "cited",
+          "Banister TRIMP weighting 0.86 e^(1.67 HRr) for women (Banister 1991, as given at "
+          "https://runalyze.com/glossary/trimp)", "TRIMP pre-factor, women"),
+    param("trimp_exponent_female", 1.67, "dimensionless", 1.5, 2.0, "cited",
+          "Banister TRIMP exponent 1.67 for women (Banister 1991; evidence/README.md)",
+          "TRIMP intensity exponent, women"),
     param("reference_minutes", 30.0, "min", 10.0, 120.0, "assumed",
           "reference programme: 30 min at 60% intensity, 5 sessions/week (typical moderate "
           "dose; rodent modal dose 30-60 min 5 d/wk, preclinical.md section 2)",
@@ -230,14 +235,19 @@ def resolve_protocol(spec: str | Protocol) -> Protocol:
 
 
 class ExerciseInputs(NamedTuple):
-    """Protocol as arrays for the solver (a vmappable pytree)."""
+    """Protocol as arrays for the solver (a vmappable pytree).
 
-    load_rate: Array  # TRIMP/day averaged over the weekly schedule (x adherence)
+    Session load, gates and normalisation are computed from these and the ``exercise``
+    parameters inside :func:`exercise_signals`, so per-subject parameters (sex-specific
+    TRIMP, responsiveness) and per-subject adherence flow through without rebuilding inputs.
+    """
+
+    minutes: Array  # minutes per session
+    intensity: Array  # relative intensity (fraction)
+    sessions_per_day: Array  # sessions/day averaged over the week, x adherence
     start: Array  # day
     stop: Array  # day
-    acute_opioid: Array  # sessions/day above the beta-endorphin gate
-    acute_general: Array  # sessions/day
-    responsiveness: Array  # species scale on the drive (dimensionless)
+    human: Array  # 1 for human conditions, 0 for rodents (selects responsiveness)
     weights: dict  # mechanism -> modality weight
 
 
@@ -247,28 +257,19 @@ def session_trimp(minutes: Array, intensity: Array, ex: dict) -> Array:
 
 
 def exercise_inputs(protocol: Protocol, days: float, mechanisms: tuple[str, ...],
-                    ex: dict, kind: str) -> ExerciseInputs:
-    """Arrays of a protocol for a run of ``days`` days (``stop_day`` defaults to the end).
-
-    ``kind`` (``rodent`` or ``human``) selects the species responsiveness.
-    """
-    per_day = protocol.sessions_per_week / 7.0 * protocol.adherence
-    if protocol.is_sedentary:
-        per_day = 0.0
-    trimp = float(session_trimp(protocol.minutes_per_session, protocol.intensity, ex))
-    gate = (1.0 / (1.0 + math.exp(-(protocol.intensity - ex["opioid_intensity_threshold"])
-                                  / ex["opioid_intensity_width"])))
-    gate *= 1.0 / (1.0 + math.exp(-(protocol.minutes_per_session - ex["opioid_min_minutes"])
-                                  / 2.5))
+                    kind: str) -> ExerciseInputs:
+    """Arrays of a protocol for a run of ``days`` days (``stop_day`` defaults to the end)."""
+    per_day = 0.0 if protocol.is_sedentary else (
+        protocol.sessions_per_week / 7.0 * protocol.adherence)
     stop = protocol.stop_day if protocol.stop_day is not None else float(days) + 1.0
     weights = MODALITY_WEIGHTS.get(protocol.modality, {})
     return ExerciseInputs(
-        load_rate=jnp.asarray(trimp * per_day),
+        minutes=jnp.asarray(float(protocol.minutes_per_session)),
+        intensity=jnp.asarray(float(protocol.intensity)),
+        sessions_per_day=jnp.asarray(per_day),
         start=jnp.asarray(float(protocol.start_day)),
         stop=jnp.asarray(float(max(stop, protocol.start_day))),
-        acute_opioid=jnp.asarray(per_day * gate),
-        acute_general=jnp.asarray(per_day),
-        responsiveness=jnp.asarray(ex[f"responsiveness_{kind}"]),
+        human=jnp.asarray(1.0 if kind == "human" else 0.0),
         weights={m: jnp.asarray(weights.get(m, 1.0)) for m in mechanisms},
     )
 
@@ -285,18 +286,28 @@ def reference_load(ex: dict) -> Array:
             * ex["reference_sessions_per_week"] / 7.0)
 
 
+def opioid_gate(minutes: Array, intensity: Array, ex: dict) -> Array:
+    """Fraction of a session's acute beta-endorphin response (smooth gates on intensity and
+    duration; Goldfarb 1990, PMID 2141380)."""
+    return (jax.nn.sigmoid((intensity - ex["opioid_intensity_threshold"])
+                           / ex["opioid_intensity_width"])
+            * jax.nn.sigmoid((minutes - ex["opioid_min_minutes"]) / 2.5))
+
+
 def exercise_signals(t: Array, inputs: ExerciseInputs, ex: dict) -> ExerciseDrive:
     """Chronic, acute and stress signals at time ``t`` (day)."""
+    load = session_trimp(inputs.minutes, inputs.intensity, ex) * inputs.sessions_per_day
     l_ref = reference_load(ex)
-    fitness = _impulse_response(t, inputs.load_rate, inputs.start, inputs.stop,
+    fitness = _impulse_response(t, load, inputs.start, inputs.stop,
                                 ex["tau_fitness"]) / (l_ref * ex["tau_fitness"])
-    fatigue = _impulse_response(t, inputs.load_rate, inputs.start, inputs.stop,
+    fatigue = _impulse_response(t, load, inputs.start, inputs.stop,
                                 ex["tau_fatigue"]) / (l_ref * ex["tau_fatigue"])
-    active = jnp.where((t >= inputs.start) & (t < inputs.stop), 1.0, 0.0)
-    scale = inputs.responsiveness
+    active = jnp.where((t >= inputs.start) & (t < inputs.stop), inputs.sessions_per_day, 0.0)
+    scale = jnp.where(inputs.human > 0.5, ex["responsiveness_human"],
+                      ex["responsiveness_rodent"])
     return ExerciseDrive(
         chronic=scale * fitness / (fitness + ex["fitness_half_saturation"]),
-        acute_opioid=scale * active * inputs.acute_opioid,
-        acute_general=scale * active * inputs.acute_general,
+        acute_opioid=scale * active * opioid_gate(inputs.minutes, inputs.intensity, ex),
+        acute_general=scale * active,
         stress=jax.nn.relu(fatigue - ex["fatigue_tolerance"]),
     )

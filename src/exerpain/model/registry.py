@@ -107,10 +107,12 @@ class Model:
         """Every parameter as ``(group, Parameter)``: mechanisms, exercise, read-outs."""
         from exerpain.model.protocols import EXERCISE_PARAMETERS
         from exerpain.model.readouts import READOUT_PARAMETERS
+        from exerpain.population.modifiers import POPULATION_PARAMETERS
 
         rows = [(m.name, p) for m in self.mechanisms for p in m.parameters]
         rows += [("exercise", p) for p in EXERCISE_PARAMETERS]
         rows += [("readout", p) for p in READOUT_PARAMETERS]
+        rows += [("population", p) for p in POPULATION_PARAMETERS]
         return rows
 
     def default_params(self) -> dict[str, dict[str, float]]:

@@ -78,8 +78,7 @@ class Scenario(BaseModel):
                                  f"{', '.join(model.exercise_mechanisms)}")
         days = self.resolved_days()
         params = condition.apply(self.params or model.default_params())
-        ex = exercise_inputs(protocol, days, model.exercise_mechanisms, params["exercise"],
-                             kind)
+        ex = exercise_inputs(protocol, days, model.exercise_mechanisms, kind)
         targets = target_fractions(list(self.interventions), model.target_names)
         inputs = ModelInputs(
             params=_as_arrays(params),

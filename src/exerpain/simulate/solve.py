@@ -1,10 +1,11 @@
-"""The one solve entry point: a batch of prepared scenarios -> daily trajectories.
+"""The one solve entry point: model inputs -> states at chosen days.
 
 JAX under ``jit``, diffrax (Tsit5, adaptive PID step control told where the inputs jump) as
-the integrator, ``vmap`` over the batch, float64. Compiled functions are cached per
-(model, number of days, read-out kind) so repeated solves of the same shape do not recompile.
-Numerical failure (max steps, non-finite values) is detected per run and reported in
-``Trajectory.status``; the other runs are unaffected.
+the integrator, ``vmap`` over runs, float64. :func:`integrate_run` is the single place that
+calls the integrator; :func:`solve` (prepared scenarios -> daily trajectories) and the cohort
+engine (:mod:`exerpain.simulate.engine`) both go through it. Compiled functions are cached
+per shape so repeated solves do not recompile. Numerical failure (max steps, solver error,
+non-finite values) is detected per run and reported, never hidden; other runs are unaffected.
 """
 
 from __future__ import annotations
@@ -17,15 +18,51 @@ import diffrax
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax import Array
 
 from exerpain.errors import InputError
 from exerpain.model.readouts import READOUTS
-from exerpain.model.registry import Model
+from exerpain.model.registry import Model, ModelInputs
 from exerpain.simulate.scenario import Prepared
 
 RTOL = 1e-8
 ATOL = 1e-10
 MAX_STEPS = 16384
+FAILURE_REASONS = {0: "ok", 1: "solver failure (max steps or step-size collapse)",
+                   2: "non-finite values"}
+
+
+def integrate_run(model: Model, inputs: ModelInputs, y0: Array, t0: Array, jump_ts: Array,
+                  save_ts: Array, rtol: float, atol: float) -> tuple[Array, Array]:
+    """Integrate one run from ``(t0, y0)`` to ``save_ts[-1]``; traceable (vmap/jit).
+
+    Returns the states at ``save_ts`` (n_save, n_states) and a failure code (0 = ok, see
+    ``FAILURE_REASONS``).
+    """
+    sol = diffrax.diffeqsolve(
+        diffrax.ODETerm(lambda t, y, args: model.vector_field(t, y, args)),
+        diffrax.Tsit5(), t0=t0, t1=save_ts[-1], dt0=0.25, y0=y0, args=inputs,
+        saveat=diffrax.SaveAt(ts=save_ts),
+        stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol, jump_ts=jump_ts),
+        max_steps=MAX_STEPS, throw=False,
+    )
+    solver_ok = sol.result == diffrax.RESULTS.successful
+    finite = jnp.all(jnp.isfinite(sol.ys))
+    code = jnp.where(solver_ok, jnp.where(finite, 0, 2), 1)
+    return sol.ys, code
+
+
+def observer(model: Model, kind: str):
+    """``(t, y, inputs) -> observables``: site pain factors, drive and the kind's read-outs."""
+    readouts = READOUTS[kind]
+
+    def observe(t, y, inputs):
+        obs = model.nociceptive_drive(t, y, inputs)
+        for name, fn in readouts.items():
+            obs[name] = fn(obs["nociceptive_drive"], inputs.params["readout"])
+        return obs
+
+    return observe
 
 
 @dataclass(frozen=True)
@@ -50,48 +87,28 @@ class Trajectory:
         return np.array([s == "ok" for s in self.status])
 
 
-def _stack(trees: Sequence):
+def stack_trees(trees: Sequence):
+    """Stack pytrees of equal structure along a new leading axis."""
     return jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *trees)
-
-
-def observer(model: Model, kind: str):
-    """``(t, y, inputs) -> observables``: site pain factors, drive and the kind's read-outs."""
-    readouts = READOUTS[kind]
-
-    def observe(t, y, inputs):
-        obs = model.nociceptive_drive(t, y, inputs)
-        for name, fn in readouts.items():
-            obs[name] = fn(obs["nociceptive_drive"], inputs.params["readout"])
-        return obs
-
-    return observe
 
 
 @lru_cache(maxsize=32)
 def _compiled(model: Model, n_days: int, kind: str, rtol: float, atol: float):
     ts = jnp.arange(n_days + 1, dtype=float)
-    term = diffrax.ODETerm(lambda t, y, args: model.vector_field(t, y, args))
     observe = observer(model, kind)
 
     def single(inputs, t0, jump_ts):
         y0 = model.healthy_state(inputs.params)
-        sol = diffrax.diffeqsolve(
-            term, diffrax.Tsit5(), t0=t0, t1=ts[-1], dt0=0.25, y0=y0, args=inputs,
-            saveat=diffrax.SaveAt(ts=ts),
-            stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol, jump_ts=jump_ts),
-            max_steps=MAX_STEPS, throw=False,
-        )
-        obs = jax.vmap(observe, in_axes=(0, 0, None))(ts, sol.ys, inputs)
-        success = sol.result == diffrax.RESULTS.successful
-        finite = jnp.all(jnp.isfinite(sol.ys))
-        return sol.ys, obs, success, finite
+        ys, code = integrate_run(model, inputs, y0, t0, jump_ts, ts, rtol, atol)
+        obs = jax.vmap(observe, in_axes=(0, 0, None))(ts, ys, inputs)
+        return ys, obs, code
 
     return jax.jit(jax.vmap(single))
 
 
 def solve(prepared: Sequence[Prepared], model: Model | None = None, rtol: float = RTOL,
           atol: float = ATOL) -> Trajectory:
-    """Integrate a batch of prepared scenarios (same duration and read-out kind)."""
+    """Integrate a batch of prepared scenarios (same duration and read-out kind), daily."""
     model = model or Model.default()
     if not prepared:
         raise InputError("solve: empty batch")
@@ -101,18 +118,14 @@ def solve(prepared: Sequence[Prepared], model: Model | None = None, rtol: float 
         raise InputError("solve: a batch must share its number of days and species kind")
     n_days, kind = days.pop(), kinds.pop()
     fn = _compiled(model, n_days, kind, rtol, atol)
-    inputs = _stack([p.inputs for p in prepared])
+    inputs = stack_trees([p.inputs for p in prepared])
     t0 = jnp.asarray([p.t0 for p in prepared])
     jumps = jnp.asarray(np.stack([p.jump_ts for p in prepared]))
-    ys, obs, success, finite = fn(inputs, t0, jumps)
-    status = tuple(
-        "ok" if s and f else ("max steps or solver failure" if not s else "non-finite values")
-        for s, f in zip(np.asarray(success), np.asarray(finite), strict=True)
-    )
+    ys, obs, code = fn(inputs, t0, jumps)
     return Trajectory(
         days=np.arange(n_days + 1),
         states=np.asarray(ys),
         state_names=model.state_names,
         observables={k: np.asarray(v) for k, v in obs.items()},
-        status=status,
+        status=tuple(FAILURE_REASONS[int(c)] for c in np.asarray(code)),
     )

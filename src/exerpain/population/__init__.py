@@ -1,0 +1,1 @@
+"""Virtual populations: covariates, genotypes, their modifiers, and per-subject parameters."""
