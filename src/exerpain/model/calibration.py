@@ -12,7 +12,13 @@ Targets (each with its source):
 - ``exercise.responsiveness_rodent``: an *assumed* target, not a published one: treadmill
   exercise (``treadmill-moderate``) reverses half of the CCI rat's allodynia deficit by day
   42 (a partial reversal; stands in until cohort calibration to the pooled SMD 0.53,
-  Matesanz-Garcia 2023). It and the M2 gain depend on each other and are solved jointly.
+  Matesanz-Garcia 2023).
+- ``dopaminergic.exercise_vta_gain``: an *assumed* target: the descending (VTA dopamine ->
+  opioid) arm and the neuroimmune (IL-4 -> M2) arm carry equal weight in the CCI rat, i.e.
+  ablating exercise's action through either leaves the same benefit (target difference 0),
+  since removing either abolishes most of the effect (PMC5140073; Bobinski 2018) and nothing
+  published ranks them. These three and the M2 gain depend on each other and are solved
+  jointly.
 - ``readout.vf_n50``: median 50% threshold 2.4 g in neuropathic (spinal nerve ligation) rats
   (Chaplan 1994, J Neurosci Methods 53:55); simulated as the sedentary CCI rat on day 14.
 - ``readout.nrs_n50``: baseline average pain 5.75/10, the mean of 5.9 and 5.6 in two
@@ -28,11 +34,12 @@ Targets (each with its source):
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import brentq
+from scipy.optimize import brentq, least_squares
 
 TARGETS = {
     "inflammation.m2_il4_gain": 0.685,
     "exercise.responsiveness_rodent": 0.5,
+    "dopaminergic.exercise_vta_gain": 0.0,
     "readout.vf_n50": 2.4,
     "readout.nrs_n50": 5.75,
     "exercise.responsiveness_human": 0.75,
@@ -80,6 +87,19 @@ def cci_benefit_fraction(params: dict) -> float:
     return summarise(sc, solve(runs), _model())["benefit_fraction"]
 
 
+def arm_balance(params: dict) -> float:
+    """Benefit left when exercise cannot act through inflammation minus that left when it
+    cannot act through dopamine (CCI rat, treadmill-moderate, day 42; g)."""
+    from exerpain.simulate.scenario import Scenario
+    from exerpain.simulate.solve import solve
+
+    runs = [Scenario.create(condition="cci", protocol="treadmill-moderate", days=42,
+                            ablate=[m], params=params).build(_model())
+            for m in ("inflammation", "dopaminergic")]
+    threshold = solve(runs).observables["withdrawal_threshold_g"][:, -1]
+    return float(threshold[0] - threshold[1])
+
+
 def dpn_benefit(params: dict) -> float:
     from exerpain.simulate.scenario import Scenario
     from exerpain.simulate.solve import solve
@@ -112,17 +132,27 @@ def calibrate(params: dict | None = None) -> dict[str, float]:
     params = _with(params, "readout.vf_n50", n50)
     out["readout.vf_n50"] = n50
 
-    for _ in range(20):  # alternate the two coupled 1-D fits to a joint fixed point
-        gain = brentq(_gap(simulate_m2, params, "inflammation.m2_il4_gain"), 0.01, 20.0,
-                      xtol=1e-8)
-        params = _with(params, "inflammation.m2_il4_gain", gain)
-        scale = brentq(_gap(cci_benefit_fraction, params, "exercise.responsiveness_rodent"),
-                       0.01, 2.0, xtol=1e-8)
-        params = _with(params, "exercise.responsiveness_rodent", scale)
-        if abs(gain - out.get("inflammation.m2_il4_gain", np.inf)) < 1e-6:
-            break
-        out["inflammation.m2_il4_gain"] = gain
-        out["exercise.responsiveness_rodent"] = scale
+    joint = ("inflammation.m2_il4_gain", "exercise.responsiveness_rodent",
+             "dopaminergic.exercise_vta_gain")
+    checks = (simulate_m2, cci_benefit_fraction, arm_balance)
+    scales = (0.01, 0.01, 0.1)  # residual units: M2 share, benefit fraction, grams
+
+    def residuals(log_x: np.ndarray) -> np.ndarray:
+        p = params
+        for key, value in zip(joint, np.exp(log_x), strict=True):
+            p = _with(p, key, value)
+        return np.array([(f(p) - TARGETS[k]) / sc
+                         for f, k, sc in zip(checks, joint, scales, strict=True)])
+
+    start = np.log([params[k.split(".")[0]][k.split(".")[1]] for k in joint])
+    fit = least_squares(residuals, start, xtol=1e-12, ftol=1e-12, gtol=1e-12,
+                        diff_step=1e-6)
+    if not fit.success or np.max(np.abs(fit.fun)) > 1e-3:
+        raise RuntimeError(f"joint calibration did not converge: {fit.message}; "
+                           f"x={np.exp(fit.x)}, residuals={fit.fun}")
+    for key, value in zip(joint, np.exp(fit.x), strict=True):
+        params = _with(params, key, value)
+        out[key] = float(value)
     ro = params["readout"]
 
     from exerpain.model.readouts import nrs

@@ -30,7 +30,7 @@ READOUT_PARAMETERS = (
           "lowest measurable von Frey threshold"),
     param("vf_cutoff_g", 15.1, "g", 1.0, 26.0, "cited", "largest filament 15.1 g (Chaplan 1994)",
           "von Frey cut-off"),
-    param("vf_n50", 5.963, "dimensionless", 1.05, 10.0, "calibrated",
+    param("vf_n50", 3.9103, "dimensionless", 1.05, 10.0, "calibrated",
           "calibrated to the median 2.4 g threshold of neuropathic (SNL) rats (Chaplan 1994) "
           "for the sedentary CCI rat at day 14 (exerpain.model.calibration)",
           "nociceptive drive at half-maximal von Frey threshold"),
@@ -47,7 +47,7 @@ READOUT_PARAMETERS = (
     param("latency_hill", 1.5, "dimensionless", 0.5, 6.0, "assumed",
           "heat read-out less steep than mechanical (smaller pooled SMD, Matesanz-Garcia 2023)",
           "Hill exponent of the Hargreaves read-out"),
-    param("nrs_n50", 10.594, "dimensionless", 1.05, 50.0, "calibrated",
+    param("nrs_n50", 7.2877, "dimensionless", 1.05, 50.0, "calibrated",
           "calibrated to baseline average pain 5.75/10 (mean of 5.9 and 5.6 in two duloxetine "
           "DPN trials, PMC3047984 Table 1) for the sedentary DPN patient at day 0 "
           "(exerpain.model.calibration)", "nociceptive drive at half-maximal pain"),

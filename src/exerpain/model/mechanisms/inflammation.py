@@ -53,7 +53,7 @@ class Inflammation(Mechanism):
     parameters = (
         param("k_il4", 0.5, "1/day", 0.05, 5.0, "assumed", "cytokine turnover over days",
               "relaxation rate of IL-4"),
-        param("exercise_il4_gain", 1.0, "dimensionless", 0.0, 3.0, "assumed",
+        param("exercise_il4_gain", 3.0, "dimensionless", 0.0, 10.0, "assumed",
               "direction: IL-4 restored by low-intensity treadmill (Bobinski 2018, "
               "doi:10.1097/j.pain.0000000000001109); size assumed",
               "fold increase of IL-4 at full training adaptation"),
@@ -63,7 +63,7 @@ class Inflammation(Mechanism):
               "M2 share of macrophages in health"),
         param("k_m2", 0.2, "1/day", 0.02, 2.0, "assumed", "macrophage repolarisation over days",
               "relaxation rate of the M2 share"),
-        param("m2_il4_gain", 5.1076, "logit per fold", 0.0, 10.0, "calibrated",
+        param("m2_il4_gain", 1.6200, "logit per fold", 0.0, 10.0, "calibrated",
               "calibrated to M2 68.5% vs 45.8% after 8 wk wheel running, PMID 26230740 "
               "(see exerpain.model.calibrate_m2)",
               "change of the M2 log-odds per fold of IL-4"),
@@ -96,10 +96,10 @@ class Inflammation(Mechanism):
         param("mg_per_cytokine", 0.3, "dimensionless", 0.0, 3.0, "assumed",
               "cytokines activate microglia; size assumed",
               "microglial activation per fold of cytokines"),
-        param("cytokine_pain_weight", 0.4, "dimensionless", 0.0, 2.0, "assumed",
+        param("cytokine_pain_weight", 0.25, "dimensionless", 0.0, 2.0, "assumed",
               "TNF-a/IL-1b sensitise nociceptors; size assumed",
               "exponent of the cytokine peripheral pain factor"),
-        param("microglia_pain_weight", 0.4, "dimensionless", 0.0, 2.0, "assumed",
+        param("microglia_pain_weight", 0.25, "dimensionless", 0.0, 2.0, "assumed",
               "microglial IL-1b/TNF in the dorsal horn facilitate transmission; size assumed",
               "exponent of the microglia spinal pain factor"),
     )

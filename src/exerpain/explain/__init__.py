@@ -1,0 +1,1 @@
+"""Explanation: Shapley attribution of the exercise benefit to mechanisms, and endotypes."""

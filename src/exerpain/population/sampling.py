@@ -1,0 +1,181 @@
+"""Sampling virtual subjects: covariates, genotypes and per-subject parameters.
+
+Subject ``i`` of a population with key ``key`` is drawn from ``fold_in(key, i)`` alone, so a
+population is the same bit for bit whatever the chunking, and any subject can be regenerated
+on its own. Per subject:
+
+1. covariates (sex, age, BMI, HbA1c, VO2max, adherence) from :mod:`.covariates`;
+2. genotypes from :mod:`.genotypes` (humans only);
+3. every mechanism parameter (and the species' exercise responsiveness) log-normal around
+   its nominal value (median = nominal, SD of log = ``population.sigma_log``);
+4. the modifiers of :mod:`.modifiers` (humans only) multiply their target parameters;
+5. values are clipped to each parameter's declared range; women use Banister's female TRIMP
+   constants.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from exerpain.errors import InputError
+from exerpain.model.conditions import Condition, get_condition
+from exerpain.model.registry import Model
+from exerpain.population.covariates import CovariateModel, covariate_model
+from exerpain.population.genotypes import VARIANT_NAMES, VARIANTS
+from exerpain.population.modifiers import MODIFIERS
+
+CONTINUOUS = ("age", "bmi", "hba1c", "vo2max")
+COVARIATE_COLUMNS = ("female", *CONTINUOUS, "adherence")
+
+
+@dataclass(frozen=True)
+class Subjects:
+    """A block of virtual subjects.
+
+    ids: (n,) subject indices. covariates: name -> (n,) values (NaN where not applicable).
+    genotypes: variant -> (n,) copies of the effect allele (-1 for rodents).
+    params: ``{group: {name: (n,) array}}`` ready for the solver.
+    """
+
+    ids: np.ndarray
+    covariates: dict[str, np.ndarray]
+    genotypes: dict[str, np.ndarray]
+    params: dict
+
+    def genotype_labels(self, variant: str) -> np.ndarray:
+        spec = next(v for v in VARIANTS if v.name == variant)
+        copies = self.genotypes[variant]
+        labels = np.array([*spec.labels, "n/a"], dtype=object)
+        return labels[np.where(copies < 0, 3, copies)]
+
+
+def varied_parameters(model: Model, kind: str) -> tuple[tuple[str, str], ...]:
+    """Parameters that differ between subjects: every mechanism parameter and the species'
+    exercise responsiveness."""
+    keys = [(m.name, p.name) for m in model.mechanisms for p in m.parameters]
+    keys.append(("exercise", f"responsiveness_{kind}"))
+    return tuple(keys)
+
+
+@lru_cache(maxsize=16)
+def _sampler(model: Model, condition_name: str):
+    condition = get_condition(condition_name)
+    kind = condition.kind
+    cov: CovariateModel = covariate_model(condition.name, kind)
+    table = {(g, p.name): p for g, p in model.parameter_table()}
+    varied = varied_parameters(model, kind)
+    low = jnp.asarray([table[k].low for k in varied])
+    high = jnp.asarray([table[k].high for k in varied])
+    index = {k: i for i, k in enumerate(varied)}
+    log_freqs = jnp.log(jnp.asarray([v.frequencies for v in VARIANTS]))
+    human = kind == "human"
+
+    def one(key, i, nominal, pop, fixed_genotypes, fixed_covariates):
+        k_sex, k_cov, k_adh, k_gen, k_par = jax.random.split(jax.random.fold_in(key, i), 5)
+        out = {"female": (jax.random.uniform(k_sex) < cov.female_fraction).astype(float)}
+        z = jax.random.normal(k_cov, (len(CONTINUOUS),))
+        for j, name in enumerate(CONTINUOUS):
+            spec = getattr(cov, name)
+            out[name] = (jnp.clip(spec.mean + spec.sd * z[j], spec.low, spec.high)
+                         if spec is not None else jnp.asarray(jnp.nan))
+        out["adherence"] = (jax.random.beta(k_adh, cov.adherence.a, cov.adherence.b)
+                            if cov.adherence is not None else jnp.asarray(1.0))
+        out = {k: jnp.where(jnp.isnan(fixed_covariates[k]), v, fixed_covariates[k])
+               for k, v in out.items()}
+        copies = jax.random.categorical(k_gen, log_freqs, axis=-1)
+        copies = jnp.where(fixed_genotypes >= 0, fixed_genotypes, copies)
+        genotypes = jnp.where(human, copies, -1)
+        values = nominal * jnp.exp(pop["sigma_log"] * jax.random.normal(k_par, nominal.shape))
+        return out, genotypes, values
+
+    def apply_modifiers(covs, genotypes, values, pop):
+        if not human:
+            return values
+        log_mult = jnp.zeros_like(values)
+        for m in MODIFIERS:
+            size = pop[m.magnitude.name]
+            if m.mode == "per_unit":
+                x = covs[m.factor]
+                effect = jnp.where(jnp.isnan(x), 0.0, size * (x - m.centre) / m.scale)
+            else:
+                if m.mode == "female":
+                    hit = covs["female"] > 0.5
+                else:
+                    copies = genotypes[:, VARIANT_NAMES.index(m.factor)]
+                    hit = copies >= (1 if m.mode == "carriers" else 2)
+                effect = jnp.where(hit, jnp.log(size), 0.0)
+            for target in m.targets:
+                key = tuple(target.split("."))
+                if key in index:
+                    log_mult = log_mult.at[:, index[key]].add(effect)
+        return values * jnp.exp(log_mult)
+
+    @jax.jit
+    def sample(key, ids, nominal, pop, fixed_genotypes, fixed_covariates):
+        covs, genotypes, values = jax.vmap(one, in_axes=(None, 0, None, None, None, None))(
+            key, ids, nominal, pop, fixed_genotypes, fixed_covariates)
+        values = apply_modifiers(covs, genotypes, values, pop)
+        return covs, genotypes, jnp.clip(values, low, high)
+
+    return varied, sample
+
+
+def sample_subjects(model: Model, condition: Condition, base_params: dict, key: jax.Array,
+                    ids: np.ndarray, genotype_overrides: dict[str, str] | None = None,
+                    covariate_overrides: dict[str, float] | None = None) -> Subjects:
+    """Draw subjects ``ids`` of the population ``key`` around ``base_params``.
+
+    ``base_params`` are the nominal values with the condition applied. Overrides fix a
+    genotype (by label, e.g. ``{"bdnf_rs6265": "Met/Met"}``) or a covariate for everyone,
+    keeping every other draw unchanged (for paired what-if comparisons).
+    """
+    varied, sample = _sampler(model, condition.name)
+    nominal = jnp.asarray([base_params[g][n] for g, n in varied])
+    pop = {k: jnp.asarray(v) for k, v in base_params["population"].items()}
+    fixed_genotypes = _fixed_genotypes(genotype_overrides or {})
+    fixed_covariates = _fixed_covariates(covariate_overrides or {})
+    covs, genotypes, values = sample(key, jnp.asarray(ids), nominal, pop, fixed_genotypes,
+                                     fixed_covariates)
+    covs = {k: np.asarray(v, dtype=float) for k, v in covs.items()}
+    genotypes = np.asarray(genotypes)
+    params = {g: {k: jnp.broadcast_to(jnp.asarray(v), (len(ids),)) for k, v in vals.items()}
+              for g, vals in base_params.items()}
+    values = np.asarray(values)
+    for j, (g, n) in enumerate(varied):
+        params[g][n] = jnp.asarray(values[:, j])
+    female = jnp.asarray(covs["female"] > 0.5)
+    ex = params["exercise"]
+    ex["trimp_weight"] = jnp.where(female, ex["trimp_weight_female"], ex["trimp_weight"])
+    ex["trimp_exponent"] = jnp.where(female, ex["trimp_exponent_female"], ex["trimp_exponent"])
+    return Subjects(ids=np.asarray(ids), covariates=covs,
+                    genotypes={v: genotypes[:, j] for j, v in enumerate(VARIANT_NAMES)},
+                    params=params)
+
+
+def _fixed_genotypes(overrides: dict[str, str]) -> jax.Array:
+    """(n_variants,) effect-allele copies to impose, -1 where drawn."""
+    fixed = np.full(len(VARIANTS), -1)
+    for variant, label in overrides.items():
+        if variant not in VARIANT_NAMES:
+            raise InputError(f"genotype: unknown variant {variant!r}; allowed: "
+                             f"{', '.join(VARIANT_NAMES)}")
+        spec = VARIANTS[VARIANT_NAMES.index(variant)]
+        if label not in spec.labels:
+            raise InputError(f"genotype {variant}: unknown label {label!r}; allowed: "
+                             f"{', '.join(spec.labels)}")
+        fixed[VARIANT_NAMES.index(variant)] = spec.labels.index(label)
+    return jnp.asarray(fixed)
+
+
+def _fixed_covariates(overrides: dict[str, float]) -> dict[str, jax.Array]:
+    """Covariate values to impose (NaN where drawn)."""
+    for name in overrides:
+        if name not in COVARIATE_COLUMNS:
+            raise InputError(f"covariate: unknown name {name!r}; allowed: "
+                             f"{', '.join(COVARIATE_COLUMNS)}")
+    return {name: jnp.asarray(float(overrides.get(name, np.nan))) for name in COVARIATE_COLUMNS}

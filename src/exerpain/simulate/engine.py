@@ -1,0 +1,373 @@
+"""The ensemble engine: virtual cohorts, batched over subjects and coalitions.
+
+One code path for CPU and GPU. Per chunk of subjects (sized to a memory budget, fixed shape
+so it compiles once):
+
+1. the subjects are sampled (:mod:`exerpain.population.sampling`);
+2. phase 1: each subject is integrated from health to the day exercise starts (nothing
+   before that day depends on the coalition), once;
+3. phase 2: from that state, every coalition of mechanisms exercise may act through is
+   integrated to the last day (``vmap`` over coalitions inside ``vmap`` over subjects, under
+   one ``jit``), saving only the final day;
+4. coalition values give the benefit, Shapley values, priming mechanism and responder
+   status; rows are streamed to a Parquet file.
+
+Subjects whose solve fails (solver failure, non-finite values) are marked failed with the
+reason; the rest go on. After all chunks, endotypes are found and the final table is written
+(streamed again, with the endotype column) and moved into place atomically; an interrupted
+run leaves no Parquet file behind.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from exerpain.errors import InputError
+from exerpain.explain.endotypes import find_endotypes
+from exerpain.explain.shapley import CoalitionPlan, plan_for
+from exerpain.model.readouts import PRIMARY_READOUT, READOUT_DIRECTION, READOUTS
+from exerpain.model.registry import Model
+from exerpain.population.genotypes import VARIANT_NAMES
+from exerpain.population.sampling import sample_subjects
+from exerpain.simulate.scenario import Scenario
+from exerpain.simulate.solve import FAILURE_REASONS, integrate_run, observer
+
+BYTES_PER_LANE = 12_000  # measured upper bound of solver working memory per run (float64)
+BYTES_PER_SUBJECT_RESIDENT = 1_000  # attribution profile + summary arrays kept for all
+MAX_LANES = 16_384  # runs per compiled batch on CPU; larger batches do not run faster
+ENGINE_RTOL = 1e-6
+ENGINE_ATOL = 1e-8
+
+
+@dataclass(frozen=True)
+class CohortConfig:
+    condition: str
+    protocol: str
+    n: int
+    seed: int
+    interventions: tuple[str, ...] = ()
+    ablate: tuple[str, ...] = ()
+    days: int | None = None
+    start_day: float | None = None
+    stop_day: float | None = None
+    attribution: bool = True
+    memory_gb: float = 2.0
+    max_exact: int = 12
+    n_permutations: int = 128
+    chunk_size: int | None = None
+    genotype_overrides: dict = field(default_factory=dict)
+
+
+@dataclass
+class CohortResult:
+    summary: dict
+    subjects: pa.Table | None  # in memory when no output folder was given
+
+
+def _validate(config: CohortConfig) -> None:
+    if isinstance(config.n, bool) or not isinstance(config.n, int) or config.n <= 0:
+        raise InputError(f"n: must be a positive integer, got {config.n!r}")
+    if isinstance(config.seed, bool) or not isinstance(config.seed, int):
+        raise InputError(f"seed: must be an integer, got {config.seed!r}")
+    if not 0.01 <= config.memory_gb <= 4096:
+        raise InputError(f"memory_gb: must be within 0.01-4096, got {config.memory_gb}")
+    limit = int(config.memory_gb * 2**30 // BYTES_PER_SUBJECT_RESIDENT)
+    if config.n > limit:
+        raise InputError(f"n: {config.n} exceeds what a {config.memory_gb:g} GiB memory budget "
+                         f"can stream ({limit}); raise --memory-gb")
+
+
+def chunk_size_for(config: CohortConfig, n_coalitions: int) -> int:
+    if config.chunk_size is not None:
+        return max(1, min(config.chunk_size, config.n))
+    budget = config.memory_gb * 2**30
+    by_memory = int(budget // (BYTES_PER_LANE * n_coalitions))
+    by_lanes = max(1, MAX_LANES // n_coalitions)
+    return max(1, min(by_memory, by_lanes, config.n))
+
+
+@lru_cache(maxsize=16)
+def _cohort_solver(model: Model, kind: str, readout: str, rtol: float, atol: float):
+    observe = observer(model, kind)
+    mechanisms = model.exercise_mechanisms
+
+    def subject(inputs, t0, jumps, t_split, t_end, masks):
+        y0 = model.healthy_state(inputs.params)
+        ys, code_start = integrate_run(model, inputs, y0, t0, jumps, t_split[None], rtol, atol)
+
+        def coalition(mask):
+            ablation = {m: 1.0 - mask[i] for i, m in enumerate(mechanisms)}
+            coal_inputs = inputs._replace(ablation=ablation)
+            y_end, code = integrate_run(model, coal_inputs, ys[-1], t_split, jumps,
+                                        t_end[None], rtol, atol)
+            return observe(t_end, y_end[-1], coal_inputs)[readout], code
+
+        values, codes = jax.vmap(coalition)(masks)
+        return values, jnp.maximum(codes, code_start)
+
+    return jax.jit(jax.vmap(subject, in_axes=(0, None, None, None, None, None)))
+
+
+def _broadcast(tree, n: int):
+    return jax.tree_util.tree_map(lambda x: jnp.broadcast_to(jnp.asarray(x), (n,)), tree)
+
+
+def device_description() -> str:
+    dev = jax.devices()[0]
+    return f"{dev.platform}:{getattr(dev, 'device_kind', '')}".rstrip(":")
+
+
+def run_cohort(config: CohortConfig, out: str | Path | None = None,
+               progress: Callable[[int, int], None] | None = None,
+               model: Model | None = None) -> CohortResult:
+    """Simulate a virtual cohort; stream per-subject rows to ``out/subjects.parquet``."""
+    started = time.perf_counter()
+    _validate(config)
+    model = model or Model.default()
+    scenario = Scenario.create(condition=config.condition, protocol=config.protocol,
+                               interventions=config.interventions, ablate=config.ablate,
+                               days=config.days, start_day=config.start_day,
+                               stop_day=config.stop_day)
+    prepared = scenario.build(model)
+    condition = scenario.resolved_condition()
+    kind = prepared.kind
+    readout = PRIMARY_READOUT[kind]
+    sign = READOUT_DIRECTION[readout]
+    players = tuple(m for m in model.exercise_mechanisms if m not in config.ablate)
+    if config.attribution:
+        plan = plan_for(players, config.max_exact, config.n_permutations, config.seed)
+    else:
+        plan = CoalitionPlan(players, np.array([[True] * len(players), [False] * len(players)]),
+                             exact=False)
+    column = {m: i for i, m in enumerate(players)}
+    masks = np.zeros((len(plan.masks), len(model.exercise_mechanisms)))
+    for j, m in enumerate(model.exercise_mechanisms):
+        if m in column:
+            masks[:, j] = plan.masks[:, column[m]]
+    chunk = chunk_size_for(config, len(masks))
+    solver = _cohort_solver(model, kind, readout, ENGINE_RTOL, ENGINE_ATOL)
+    base_params = condition.apply(model.default_params())
+    healthy = float(READOUTS[kind][readout](np.float64(1.0), base_params["readout"]))
+    key = jax.random.key(config.seed)
+    t_end = float(prepared.days)
+    t_split = min(float(prepared.protocol.start_day), t_end - 0.5)
+    jumps = jnp.asarray(prepared.jump_ts)
+    jmasks = jnp.asarray(masks)
+
+    sink = _Sink(out)
+    phi_all = np.full((config.n, len(players)), np.nan)
+    benefit_all = np.full(config.n, np.nan)
+    stats = {"r30": 0, "r50": 0, "failed": 0}
+    try:
+        for first in range(0, config.n, chunk):
+            ids = np.arange(first, min(first + chunk, config.n))
+            padded = np.concatenate([ids, np.full(chunk - len(ids), ids[0])])
+            subjects = sample_subjects(model, condition, base_params, key, padded,
+                                       dict(config.genotype_overrides))
+            inputs = prepared.inputs._replace(params=subjects.params)
+            inputs = inputs._replace(
+                targets=_broadcast(inputs.targets, chunk),
+                condition=_broadcast(inputs.condition, chunk),
+                ablation=_broadcast(inputs.ablation, chunk),
+                exercise=_broadcast(inputs.exercise, chunk)._replace(
+                    sessions_per_day=inputs.exercise.sessions_per_day
+                    * jnp.asarray(subjects.covariates["adherence"])),
+            )
+            values, codes = solver(inputs, jnp.asarray(prepared.t0), jumps,
+                                   jnp.asarray(t_split), jnp.asarray(t_end), jmasks)
+            values = np.array(values)[: len(ids)]
+            codes = np.asarray(codes)[: len(ids)]
+            failed = (codes != 0).any(axis=1)
+            values[failed] = np.nan
+            exercise = values[:, plan.full]
+            sedentary = values[:, plan.empty]
+            benefit = sign * (exercise - sedentary)
+            if config.attribution:
+                phi, bound = plan.estimate(sign * values)
+            else:
+                phi = bound = np.full((len(ids), len(players)), np.nan)
+            reduction = _relative_reduction(kind, exercise, sedentary, healthy)
+            r30, r50 = reduction >= 0.3, reduction >= 0.5
+            phi_all[ids] = phi
+            benefit_all[ids] = benefit
+            stats["r30"] += int(r30[~failed].sum())
+            stats["r50"] += int(r50[~failed].sum())
+            stats["failed"] += int(failed.sum())
+            reason = np.array([FAILURE_REASONS[int(c)] for c in codes.max(axis=1)], dtype=object)
+            sink.write(_rows(subjects, ids, kind, sedentary, exercise, benefit, r30, r50,
+                             model.exercise_mechanisms, players, phi, bound,
+                             None if plan.exact else bound, reason))
+            if progress is not None:
+                progress(int(ids[-1]) + 1, config.n)
+        endotypes = find_endotypes(phi_all, players, seed=config.seed) if config.attribution \
+            else None
+        table = sink.finish(endotypes.labels if endotypes is not None else None)
+    except BaseException:
+        sink.abort()
+        raise
+    ok = np.isfinite(benefit_all)
+    runtime = time.perf_counter() - started
+    summary = _summary(config, condition, prepared, readout, plan, chunk, ok, benefit_all,
+                       phi_all, players, stats, endotypes, runtime)
+    return CohortResult(summary=summary, subjects=table)
+
+
+def _relative_reduction(kind: str, exercise, sedentary, healthy) -> np.ndarray:
+    """IMMPACT-style reduction relative to the same subject's sedentary value: NRS fall as a
+    fraction of the sedentary NRS (humans); for rodents, the fraction of the sedentary
+    threshold deficit (healthy - sedentary) that exercise removes."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if kind == "human":
+            return (sedentary - exercise) / sedentary
+        return (exercise - sedentary) / (healthy - sedentary)
+
+
+def _rows(subjects, ids, kind, sedentary, exercise, benefit, r30, r50, mechanisms, players,
+          phi, bound, sampled_bound, reason) -> pa.Table:
+    n = len(ids)
+    cov = {k: v[:n] for k, v in subjects.covariates.items()}
+    data = {
+        "subject_id": ids.astype(np.int64),
+        "species": np.full(n, {"human": "human"}.get(kind, kind), dtype=object),
+        "sex": np.where(cov["female"] > 0.5, "female", "male").astype(object),
+        "age": cov["age"], "bmi": cov["bmi"], "hba1c": cov["hba1c"],
+        "vo2max": cov["vo2max"], "adherence": cov["adherence"],
+    }
+    for variant in VARIANT_NAMES:
+        data[variant] = subjects.genotype_labels(variant)[:n]
+    data.update({"sedentary_value": sedentary, "exercise_value": exercise,
+                 "benefit": benefit, "responder30": r30, "responder50": r50})
+    column = {m: i for i, m in enumerate(players)}
+    for m in mechanisms:
+        data[f"shapley_{m}"] = phi[:, column[m]] if m in column else np.zeros(n)
+        if sampled_bound is not None:
+            data[f"shapley_bound_{m}"] = (sampled_bound[:, column[m]] if m in column
+                                          else np.zeros(n))
+    player_names = np.array(players, dtype=object)
+    with np.errstate(invalid="ignore"):
+        best = np.nanargmax(np.where(np.isfinite(phi), phi, -np.inf), axis=1) if len(players) \
+            else np.zeros(n, dtype=int)
+        top = np.take_along_axis(phi, best[:, None], axis=1)[:, 0] if len(players) else (
+            np.zeros(n))
+    data["priming_mechanism"] = np.where(np.isfinite(top) & (top > 0), player_names[best],
+                                         "none").astype(object)
+    data["status"] = reason
+    return pa.table(data)
+
+
+class _Sink:
+    """Collects chunk tables in memory, or streams them to a temporary Parquet file."""
+
+    def __init__(self, out: str | Path | None):
+        self.folder = Path(out) if out is not None else None
+        self.tables: list[pa.Table] = []
+        self.writer = None
+        self.partial: str | None = None
+        if self.folder is not None:
+            from exerpain.interfaces.output import prepare_folder
+
+            prepare_folder(self.folder)
+            fd, self.partial = tempfile.mkstemp(prefix=".subjects.", suffix=".partial",
+                                                dir=self.folder)
+            os.close(fd)
+
+    def write(self, table: pa.Table) -> None:
+        if self.folder is None:
+            self.tables.append(table)
+            return
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.partial, table.schema)
+        self.writer.write_table(table)
+
+    def finish(self, endotypes: np.ndarray | None) -> pa.Table | None:
+        def with_endotype(table: pa.Table, start: int) -> pa.Table:
+            labels = (endotypes[start:start + table.num_rows] if endotypes is not None
+                      else np.full(table.num_rows, -1))
+            index = table.schema.get_field_index("status")
+            return table.add_column(index, "endotype", pa.array(labels, pa.int64()))
+
+        if self.folder is None:
+            out, start = [], 0
+            for t in self.tables:
+                out.append(with_endotype(t, start))
+                start += t.num_rows
+            return pa.concat_tables(out)
+        self.writer.close()
+        self.writer = None
+        fd, final = tempfile.mkstemp(prefix=".subjects.", suffix=".tmp", dir=self.folder)
+        os.close(fd)
+        try:
+            reader = pq.ParquetFile(self.partial)
+            writer, start = None, 0
+            for batch in reader.iter_batches(batch_size=65_536):
+                table = with_endotype(pa.Table.from_batches([batch]), start)
+                start += table.num_rows
+                if writer is None:
+                    writer = pq.ParquetWriter(final, table.schema)
+                writer.write_table(table)
+            writer.close()
+            os.chmod(final, 0o644)
+            os.replace(final, self.folder / "subjects.parquet")
+        finally:
+            Path(final).unlink(missing_ok=True)
+            Path(self.partial).unlink(missing_ok=True)
+        return None
+
+    def abort(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        if self.partial is not None:
+            Path(self.partial).unlink(missing_ok=True)
+
+
+def _summary(config, condition, prepared, readout, plan, chunk, ok, benefit, phi, players,
+             stats, endotypes, runtime) -> dict:
+    n_ok = int(ok.sum())
+    b = benefit[ok]
+    mean = float(b.mean()) if n_ok else float("nan")
+    half = 1.96 * float(b.std(ddof=1)) / math.sqrt(n_ok) if n_ok > 1 else float("nan")
+    summary = {
+        "condition": condition.name, "species": condition.species,
+        "protocol": prepared.protocol.name, "interventions": list(config.interventions),
+        "ablate": list(config.ablate), "days": prepared.days, "seed": config.seed,
+        "readout": readout, "n": config.n, "failed": stats["failed"],
+        "responder30_rate": stats["r30"] / n_ok if n_ok else float("nan"),
+        "responder50_rate": stats["r50"] / n_ok if n_ok else float("nan"),
+        "mean_benefit": mean, "benefit_ci95": [mean - half, mean + half],
+        "benefit_sd": float(b.std(ddof=1)) if n_ok > 1 else float("nan"),
+    }
+    if config.attribution:
+        primed = phi[ok]
+        top = np.argmax(primed, axis=1)
+        positive = primed[np.arange(len(top)), top] > 0
+        share = {m: float(np.mean(positive & (top == i))) if n_ok else float("nan")
+                 for i, m in enumerate(players)}
+        share["none"] = float(np.mean(~positive)) if n_ok else float("nan")
+        summary["attribution"] = {
+            "method": "exact" if plan.exact else f"sampled ({len(plan.before)} permutations)",
+            "players": list(players), "coalitions": int(len(plan.masks)),
+            "mean_shapley": dict(zip(players, np.nanmean(phi, axis=0).tolist(), strict=True))
+            if n_ok else {},
+        }
+        summary["priming_mechanism_share"] = share
+        summary["endotypes"] = {
+            "k": endotypes.k, "silhouette": endotypes.silhouette,
+            "sizes": endotypes.sizes, "profiles": endotypes.profiles,
+            "method": "k-means on Shapley profiles normalised by sum |phi|; k by silhouette",
+        }
+    summary.update({"runtime_s": runtime, "subjects_per_s": config.n / runtime,
+                    "chunk_size": chunk, "device": device_description()})
+    return summary
