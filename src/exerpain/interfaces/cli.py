@@ -68,6 +68,77 @@ def simulate(
             typer.echo(f"wrote {out}/trajectory.parquet and {out}/summary.json")
 
 
+def _integer(name: str, text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise InputError(f"{name}: must be an integer, got {text!r}") from None
+
+
+@app.command()
+def cohort(
+    condition: Annotated[str, typer.Option(help="condition name (see `exerpain info`)")],
+    protocol: Annotated[str, typer.Option(help="preset name or a YAML/JSON protocol file")],
+    n: Annotated[str, typer.Option("--n", help="number of virtual subjects")],
+    seed: Annotated[str, typer.Option(help="integer seed of the JAX PRNG key")],
+    intervention: Annotated[list[str] | None, typer.Option(
+        "--intervention", help="blockade or drug (repeatable)")] = None,
+    ablate: Annotated[list[str] | None, typer.Option(
+        "--ablate", help="remove exercise's action through a mechanism (repeatable)")] = None,
+    start_day: Annotated[float | None, typer.Option(help="override the programme's start day")]
+    = None,
+    stop_day: Annotated[float | None, typer.Option(help="override the programme's stop day")]
+    = None,
+    days: Annotated[int | None, typer.Option(help="days to simulate after onset (1-3650)")]
+    = None,
+    attribution: Annotated[bool, typer.Option(help="Shapley attribution and endotypes")]
+    = True,
+    memory_gb: Annotated[float, typer.Option(help="memory budget for one chunk (GiB)")] = 2.0,
+    out: Annotated[Path | None, typer.Option(help="folder for subjects.parquet and "
+                                                  "summary.json")] = None,
+    json_: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+) -> None:
+    """Simulate a virtual cohort: benefit, responders, attribution, priming, endotypes."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from exerpain.interfaces.output import to_json, write_json
+    from exerpain.simulate.engine import CohortConfig, run_cohort
+
+    try:
+        config = CohortConfig(
+            condition=condition, protocol=protocol, n=_integer("n", n),
+            seed=_integer("seed", seed), interventions=tuple(intervention or ()),
+            ablate=tuple(ablate or ()), days=days, start_day=start_day, stop_day=stop_day,
+            attribution=attribution, memory_gb=memory_gb)
+        columns = (TextColumn("[progress.description]{task.description}"), BarColumn(),
+                   TextColumn("{task.completed}/{task.total} subjects"),
+                   TimeRemainingColumn())
+        with Progress(*columns, console=Console(stderr=True)) as bar:
+            task = bar.add_task(f"{condition} x {protocol}", total=config.n)
+            result = run_cohort(config, out=out,
+                                progress=lambda done, total: bar.update(task, completed=done))
+        if out is not None:
+            write_json(Path(out) / "summary.json", result.summary)
+    except InputError as err:
+        _fail(str(err))
+        return
+    s = result.summary
+    if json_:
+        typer.echo(to_json(s))
+        return
+    typer.echo(f"{s['condition']} x {s['protocol']}: n={s['n']} (failed {s['failed']}), mean "
+               f"benefit {s['mean_benefit']:.3g} {s['readout']} (95% CI "
+               f"{s['benefit_ci95'][0]:.3g} to {s['benefit_ci95'][1]:.3g}); responders "
+               f">=30% {100 * s['responder30_rate']:.1f}%, >=50% "
+               f"{100 * s['responder50_rate']:.1f}%; {s['subjects_per_s']:.0f} subjects/s")
+    if "priming_mechanism_share" in s:
+        shares = ", ".join(f"{k} {100 * v:.0f}%" for k, v in
+                           sorted(s["priming_mechanism_share"].items(), key=lambda kv: -kv[1])
+                           if v > 0)
+        typer.echo(f"priming mechanism: {shares}")
+
+
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="folder for figures and summary")] = Path(

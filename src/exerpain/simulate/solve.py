@@ -27,9 +27,10 @@ from exerpain.simulate.scenario import Prepared
 
 RTOL = 1e-8
 ATOL = 1e-10
-MAX_STEPS = 16384
-FAILURE_REASONS = {0: "ok", 1: "solver failure (max steps or step-size collapse)",
-                   2: "non-finite values"}
+MAX_STEPS = 4096
+DTMIN = 1e-7  # day; a run whose step size collapses below this (e.g. NaN) fails at once
+FAILURE_REASONS = {0: "ok", 1: "solver failure (max steps or step size below minimum)",
+                   2: "non-finite values (the vector field returned NaN or inf)"}
 
 
 def integrate_run(model: Model, inputs: ModelInputs, y0: Array, t0: Array, jump_ts: Array,
@@ -38,18 +39,30 @@ def integrate_run(model: Model, inputs: ModelInputs, y0: Array, t0: Array, jump_
 
     Returns the states at ``save_ts`` (n_save, n_states) and a failure code (0 = ok, see
     ``FAILURE_REASONS``).
+
+    Non-finite derivatives are caught, not hidden: the state carries one extra component, a
+    fault clock that advances while any derivative is non-finite (those derivatives are set
+    to 0 so the step-size controller does not spin on NaN until ``MAX_STEPS``, stalling the
+    whole vmapped batch). A run whose fault clock moved is reported as failed.
     """
+    def field(t, y, args):
+        dy = model.vector_field(t, y[:-1], args)
+        bad = ~jnp.isfinite(dy)
+        return jnp.append(jnp.where(bad, 0.0, dy), jnp.any(bad).astype(dy.dtype))
+
     sol = diffrax.diffeqsolve(
-        diffrax.ODETerm(lambda t, y, args: model.vector_field(t, y, args)),
-        diffrax.Tsit5(), t0=t0, t1=save_ts[-1], dt0=0.25, y0=y0, args=inputs,
+        diffrax.ODETerm(field),
+        diffrax.Tsit5(), t0=t0, t1=save_ts[-1], dt0=0.25, y0=jnp.append(y0, 0.0), args=inputs,
         saveat=diffrax.SaveAt(ts=save_ts),
-        stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol, jump_ts=jump_ts),
+        stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol, jump_ts=jump_ts,
+                                                  dtmin=DTMIN, force_dtmin=False),
         max_steps=MAX_STEPS, throw=False,
     )
     solver_ok = sol.result == diffrax.RESULTS.successful
-    finite = jnp.all(jnp.isfinite(sol.ys))
-    code = jnp.where(solver_ok, jnp.where(finite, 0, 2), 1)
-    return sol.ys, code
+    ys, fault = sol.ys[:, :-1], sol.ys[-1, -1]
+    finite = jnp.all(jnp.isfinite(ys)) & (fault == 0)
+    code = jnp.where(finite, jnp.where(solver_ok, 0, 1), 2)
+    return ys, code
 
 
 def observer(model: Model, kind: str):

@@ -1,0 +1,177 @@
+"""Virtual cohorts: attribution properties, findings a user can check, failures, I/O."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+
+import jax.numpy as jnp
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from exerpain.errors import InputError
+from exerpain.interfaces.cli import app
+from exerpain.model.mechanisms.base import Context, Mechanism, param, state
+from exerpain.simulate.engine import CohortConfig, run_cohort
+
+CHUNK = 16  # one compiled shape for all cohort tests
+N = 48
+
+
+@cache
+def cohort(condition: str, protocol: str, interventions: tuple = (), n: int = N, seed: int = 1,
+           genotypes: tuple = ()):
+    config = CohortConfig(condition, protocol, n=n, seed=seed, interventions=interventions,
+                          chunk_size=CHUNK, genotype_overrides=dict(genotypes))
+    result = run_cohort(config)
+    return result.summary, result.subjects.to_pandas()
+
+
+def shapley_columns(frame):
+    return [c for c in frame.columns if c.startswith("shapley_")]
+
+
+@pytest.mark.parametrize("condition,protocol", [("cci", "treadmill-moderate"),
+                                                ("dpn", "aerobic-moderate")])
+def test_shapley_values_sum_to_each_subjects_benefit(condition, protocol):
+    summary, frame = cohort(condition, protocol)
+    assert summary["failed"] == 0 and (frame["status"] == "ok").all()
+    total = frame[shapley_columns(frame)].sum(axis=1)
+    np.testing.assert_allclose(total, frame["benefit"], rtol=1e-6)
+
+
+@pytest.mark.parametrize("condition,protocol", [("cci", "treadmill-moderate"),
+                                                ("dpn", "aerobic-moderate")])
+def test_priming_mechanism_differs_between_subjects(condition, protocol):
+    """The review's claim: the mechanism that primes the response is not the same in every
+    subject (Ghanbari 2025, doi:10.1155/prm/3432659)."""
+    summary, frame = cohort(condition, protocol)
+    assert frame["priming_mechanism"].nunique() >= 2
+    assert max(summary["priming_mechanism_share"].values()) < 0.95
+    assert summary["endotypes"]["k"] >= 2
+    assert sum(summary["endotypes"]["sizes"].values()) == N
+
+
+def test_bdnf_met_carriers_get_less_from_the_neurotrophic_mechanism():
+    """Met carriers improve less with rehabilitation (PMID 36199368): paired cohorts, every
+    draw equal except the BDNF genotype."""
+    _, val = cohort("dpn", "aerobic-moderate", genotypes=(("bdnf_rs6265", "Val/Val"),))
+    _, met = cohort("dpn", "aerobic-moderate", genotypes=(("bdnf_rs6265", "Met/Met"),))
+    diff = met["shapley_neurotrophic"] - val["shapley_neurotrophic"]
+    assert (diff < 0).mean() > 0.9 and diff.mean() < 0
+
+
+def test_oprm1_g_carriers_get_less_from_the_opioid_route():
+    """G carriers improve less with rehabilitation (PMID 36199368): the VTA-opioid arm
+    (dopaminergic + opioid Shapley values) shrinks."""
+    _, aa = cohort("dpn", "aerobic-moderate", genotypes=(("oprm1_rs1799971", "A/A"),))
+    _, gg = cohort("dpn", "aerobic-moderate", genotypes=(("oprm1_rs1799971", "G/G"),))
+
+    def arm(frame):
+        return frame["shapley_dopaminergic"] + frame["shapley_opioid"]
+
+    assert (arm(gg) < arm(aa)).mean() > 0.9
+
+
+@pytest.mark.parametrize("intervention,mechanism", [("vta-silencing", "dopaminergic"),
+                                                    ("il4-ko", "inflammation")])
+def test_blocking_a_mechanism_shifts_priming_away_from_it(intervention, mechanism):
+    base, _ = cohort("cci", "treadmill-moderate")
+    blocked, _ = cohort("cci", "treadmill-moderate", (intervention,))
+    before = base["priming_mechanism_share"][mechanism]
+    after = blocked["priming_mechanism_share"][mechanism]
+    assert before > 0.2 and after < 0.5 * before
+
+
+def test_same_seed_same_results_different_seed_differs():
+    _, a = cohort("cci", "treadmill-moderate")
+    b = run_cohort(CohortConfig("cci", "treadmill-moderate", n=N, seed=1,
+                                chunk_size=CHUNK)).subjects.to_pandas()
+    c, _ = cohort("cci", "treadmill-moderate", seed=2)
+    np.testing.assert_array_equal(a["benefit"].to_numpy(), b["benefit"].to_numpy())
+    assert c["mean_benefit"] != pytest.approx(cohort("cci", "treadmill-moderate")[0][
+        "mean_benefit"], rel=1e-9)
+
+
+def test_responders_follow_immpact_thresholds():
+    _, frame = cohort("dpn", "aerobic-moderate")
+    reduction = (frame["sedentary_value"] - frame["exercise_value"]) / frame["sedentary_value"]
+    np.testing.assert_array_equal(frame["responder30"], reduction >= 0.3)
+    np.testing.assert_array_equal(frame["responder50"], reduction >= 0.5)
+
+
+class Faulty(Mechanism):
+    """Test module whose derivative is NaN for subjects whose ``fault`` parameter (drawn
+    log-normally like every mechanism parameter) exceeds 1.2."""
+
+    name = "faulty"
+    summary = "numerical failure injector (test)"
+    states = (state("x", "dummy"),)
+    parameters = (param("fault", 1.0, "dimensionless", 0.01, 100.0, "assumed", "test", "x"),)
+
+    def derivatives(self, c: Context) -> dict:
+        return {"x": jnp.where(self.p(c)["fault"] > 1.2, jnp.nan, 0.0)}
+
+
+def test_failed_subjects_are_marked_and_the_rest_go_on(model):
+    extended = model.with_mechanism(Faulty())
+    result = run_cohort(CohortConfig("cci", "treadmill-moderate", n=N, seed=1,
+                                     chunk_size=CHUNK), model=extended)
+    frame = result.subjects.to_pandas()
+    failed = frame["status"] != "ok"
+    assert 0 < failed.sum() < N and result.summary["failed"] == failed.sum()
+    assert frame.loc[failed, "benefit"].isna().all()
+    assert frame.loc[~failed, "benefit"].notna().all()
+    assert frame.loc[failed, "status"].str.contains("non-finite|solver").all()
+
+
+@pytest.mark.parametrize("kwargs,needle", [
+    ({"n": 0}, "n"), ({"n": -3}, "n"), ({"n": 10**9}, "memory"), ({"seed": 1.5}, "seed"),
+    ({"condition": "xyz"}, "condition"), ({"interventions": ("aspirin",)}, "intervention"),
+])
+def test_bad_cohort_input(kwargs, needle):
+    args = {"condition": "cci", "protocol": "treadmill-moderate", "n": 10, "seed": 1, **kwargs}
+    with pytest.raises(InputError, match=needle):
+        run_cohort(CohortConfig(**args))
+
+
+def test_interrupted_run_leaves_no_parquet(tmp_path):
+    def interrupt(done, total):
+        if done >= CHUNK:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_cohort(CohortConfig("cci", "treadmill-moderate", n=N, seed=1, chunk_size=CHUNK),
+                   out=tmp_path, progress=interrupt)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cohort_cli_writes_subjects_and_summary(tmp_path, model):
+    result = CliRunner().invoke(app, [
+        "cohort", "--condition", "cci", "--protocol", "treadmill-moderate", "--n", "20",
+        "--seed", "3", "--out", str(tmp_path), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    for key in ("n", "failed", "responder30_rate", "responder50_rate", "mean_benefit",
+                "benefit_ci95", "priming_mechanism_share", "endotypes", "runtime_s",
+                "subjects_per_s", "device"):
+        assert key in summary
+    frame = pq.read_table(tmp_path / "subjects.parquet").to_pandas()
+    assert len(frame) == 20 and list(frame["subject_id"]) == list(range(20))
+    for column in ("subject_id", "sex", "age", "bmi", "hba1c", "vo2max", "adherence",
+                   "bdnf_rs6265", "comt_rs4680", "oprm1_rs1799971", "sod2_rs4880", "il10_1082",
+                   "tnf_308", "httlpr", "sedentary_value", "exercise_value", "benefit",
+                   "responder30", "responder50", "priming_mechanism", "endotype", "status",
+                   *(f"shapley_{m}" for m in model.exercise_mechanisms)):
+        assert column in frame.columns, column
+    assert json.loads((tmp_path / "summary.json").read_text())["n"] == 20
+
+
+def test_cohort_cli_rejects_non_integer_seed(tmp_path):
+    result = CliRunner().invoke(app, ["cohort", "--condition", "cci", "--protocol",
+                                      "treadmill-moderate", "--n", "5", "--seed", "x1",
+                                      "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "seed" in result.stderr
+    assert not (tmp_path / "o").exists()
