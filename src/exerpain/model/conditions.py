@@ -2,8 +2,9 @@
 
 A condition fixes the species (and so the read-outs), the timing of the insult, and the
 parameter values of the insult (injury and oxidative modules) and of species-specific
-read-outs. Human conditions start ``onset_day`` days before day 0 so that day 0 is an
-established neuropathy; rodent injuries happen on day 0 (day 0 is the pre-injury baseline).
+read-outs. Human conditions are established at day 0 (DPN as the steady state of its ongoing insult;
+CIPN after chemotherapy that started ``onset_day`` days earlier); rodent injuries happen on
+day 0 (day 0 is the pre-injury baseline).
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ class Condition:
         overrides: ``{"group.param": value}`` replacing parameter defaults.
         provenance: source of the timing and overrides.
         default_days: default simulated duration (day).
+        start: ``healthy`` (integrate from health before onset) or ``steady_state`` (day 0 is
+            the steady state of the untreated condition: a stable, established neuropathy
+            with an ongoing insult; found by Newton's method, no run-in integration).
     """
 
     name: str
@@ -48,6 +52,7 @@ class Condition:
     overrides: dict[str, float] = field(default_factory=dict)
     provenance: str = ""
     default_days: int = 42
+    start: Literal["healthy", "steady_state"] = "healthy"
 
     @property
     def kind(self) -> str:
@@ -108,9 +113,9 @@ CONDITIONS: dict[str, Condition] = {c.name: c for c in (
         "dpn", "human", "painful diabetic peripheral neuropathy (established)", -730.0, 1e5,
         {"injury.insult_rate": 0.004, "injury.regeneration_rate": 0.004,
          "oxidative.metabolic_ros": 0.5},
-        "established neuropathy (2 years of ongoing hyperglycaemic insult before day 0, "
-        "assumed); trials use 10-16 week programmes (Yoo 2015, PMID 25800666)",
-        default_days=112),
+        "established, stable neuropathy: day 0 is the steady state under an ongoing "
+        "hyperglycaemic insult (assumed); trials use 10-16 week programmes (Yoo 2015, "
+        "PMID 25800666)", default_days=112, start="steady_state"),
     Condition(
         "cipn", "human", "chemotherapy-induced peripheral neuropathy (after ~20 weeks of "
         "chemotherapy)", -180.0, 140.0,

@@ -47,7 +47,7 @@ READOUT_PARAMETERS = (
     param("latency_hill", 1.5, "dimensionless", 0.5, 6.0, "assumed",
           "heat read-out less steep than mechanical (smaller pooled SMD, Matesanz-Garcia 2023)",
           "Hill exponent of the Hargreaves read-out"),
-    param("nrs_n50", 7.2877, "dimensionless", 1.05, 50.0, "calibrated",
+    param("nrs_n50", 7.3234, "dimensionless", 1.05, 50.0, "calibrated",
           "calibrated to baseline average pain 5.75/10 (mean of 5.9 and 5.6 in two duloxetine "
           "DPN trials, PMC3047984 Table 1) for the sedentary DPN patient at day 0 "
           "(exerpain.model.calibration)", "nociceptive drive at half-maximal pain"),

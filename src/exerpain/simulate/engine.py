@@ -4,8 +4,9 @@ One code path for CPU and GPU. Per chunk of subjects (sized to a memory budget, 
 so it compiles once):
 
 1. the subjects are sampled (:mod:`exerpain.population.sampling`);
-2. phase 1: each subject is integrated from health to the day exercise starts (nothing
-   before that day depends on the coalition), once;
+2. phase 1: each subject is integrated from its initial state (health, or the condition's
+   steady state) to the day exercise starts (nothing before that day depends on the
+   coalition), once;
 3. phase 2: from that state, every coalition of mechanisms exercise may act through is
    integrated to the last day (``vmap`` over coalitions inside ``vmap`` over subjects, under
    one ``jit``), saving only the final day;
@@ -39,11 +40,11 @@ from exerpain.errors import InputError
 from exerpain.explain.endotypes import find_endotypes
 from exerpain.explain.shapley import CoalitionPlan, plan_for
 from exerpain.model.readouts import PRIMARY_READOUT, READOUT_DIRECTION, READOUTS
-from exerpain.model.registry import Model
+from exerpain.model.registry import Model, ModelInputs
 from exerpain.population.genotypes import VARIANT_NAMES
 from exerpain.population.sampling import sample_subjects
 from exerpain.simulate.scenario import Scenario
-from exerpain.simulate.solve import FAILURE_REASONS, integrate_run, observer
+from exerpain.simulate.solve import FAILURE_REASONS, initial_state, integrate_run, observer
 
 BYTES_PER_LANE = 12_000  # measured upper bound of solver working memory per run (float64)
 BYTES_PER_SUBJECT_RESIDENT = 1_000  # attribution profile + summary arrays kept for all
@@ -100,13 +101,15 @@ def chunk_size_for(config: CohortConfig, n_coalitions: int) -> int:
 
 
 @lru_cache(maxsize=16)
-def _cohort_solver(model: Model, kind: str, readout: str, rtol: float, atol: float):
+def _cohort_solver(model: Model, kind: str, readout: str, steady: bool, rtol: float,
+                   atol: float):
     observe = observer(model, kind)
     mechanisms = model.exercise_mechanisms
 
     def subject(inputs, t0, jumps, t_split, t_end, masks):
-        y0 = model.healthy_state(inputs.params)
+        y0, code_init = initial_state(model, inputs, t0, steady)
         ys, code_start = integrate_run(model, inputs, y0, t0, jumps, t_split[None], rtol, atol)
+        code_start = jnp.maximum(code_start, code_init)
 
         def coalition(mask):
             ablation = {m: 1.0 - mask[i] for i, m in enumerate(mechanisms)}
@@ -123,6 +126,22 @@ def _cohort_solver(model: Model, kind: str, readout: str, rtol: float, atol: flo
 
 def _broadcast(tree, n: int):
     return jax.tree_util.tree_map(lambda x: jnp.broadcast_to(jnp.asarray(x), (n,)), tree)
+
+
+def cohort_inputs(prepared, subjects) -> ModelInputs:
+    """Batched solver inputs: the scenario's inputs with each subject's parameters and
+    adherence (fraction of sessions done)."""
+    n = len(subjects.ids)
+    base = prepared.inputs
+    return base._replace(
+        params=subjects.params,
+        targets=_broadcast(base.targets, n),
+        condition=_broadcast(base.condition, n),
+        ablation=_broadcast(base.ablation, n),
+        exercise=_broadcast(base.exercise, n)._replace(
+            sessions_per_day=base.exercise.sessions_per_day
+            * jnp.asarray(subjects.covariates["adherence"])),
+    )
 
 
 def device_description() -> str:
@@ -158,7 +177,8 @@ def run_cohort(config: CohortConfig, out: str | Path | None = None,
         if m in column:
             masks[:, j] = plan.masks[:, column[m]]
     chunk = chunk_size_for(config, len(masks))
-    solver = _cohort_solver(model, kind, readout, ENGINE_RTOL, ENGINE_ATOL)
+    solver = _cohort_solver(model, kind, readout, prepared.steady_start, ENGINE_RTOL,
+                            ENGINE_ATOL)
     base_params = condition.apply(model.default_params())
     healthy = float(READOUTS[kind][readout](np.float64(1.0), base_params["readout"]))
     key = jax.random.key(config.seed)
@@ -177,15 +197,7 @@ def run_cohort(config: CohortConfig, out: str | Path | None = None,
             padded = np.concatenate([ids, np.full(chunk - len(ids), ids[0])])
             subjects = sample_subjects(model, condition, base_params, key, padded,
                                        dict(config.genotype_overrides))
-            inputs = prepared.inputs._replace(params=subjects.params)
-            inputs = inputs._replace(
-                targets=_broadcast(inputs.targets, chunk),
-                condition=_broadcast(inputs.condition, chunk),
-                ablation=_broadcast(inputs.ablation, chunk),
-                exercise=_broadcast(inputs.exercise, chunk)._replace(
-                    sessions_per_day=inputs.exercise.sessions_per_day
-                    * jnp.asarray(subjects.covariates["adherence"])),
-            )
+            inputs = cohort_inputs(prepared, subjects)
             values, codes = solver(inputs, jnp.asarray(prepared.t0), jumps,
                                    jnp.asarray(t_split), jnp.asarray(t_end), jmasks)
             values = np.array(values)[: len(ids)]

@@ -89,12 +89,14 @@ class Scenario(BaseModel):
             condition={"onset_day": jnp.asarray(condition.onset_day),
                        "insult_days": jnp.asarray(condition.insult_days)},
         )
-        t0 = min(condition.onset_day, float(protocol.start_day), 0.0) - 1.0
+        steady = condition.start == "steady_state"
+        first = 0.0 if steady else condition.onset_day
+        t0 = min(first, float(protocol.start_day), 0.0) - 1.0
         jumps = np.sort(np.array([
             condition.onset_day, condition.onset_day + condition.insult_days,
             float(ex.start), float(ex.stop)]))
         return Prepared(inputs=inputs, t0=t0, jump_ts=jumps, days=days, kind=kind,
-                        species=condition.species, protocol=protocol)
+                        species=condition.species, protocol=protocol, steady_start=steady)
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,7 @@ class Prepared:
     kind: str
     species: str
     protocol: Protocol
+    steady_start: bool = False
 
 
 def _as_arrays(params: dict) -> dict:

@@ -18,6 +18,7 @@ import diffrax
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optimistix as optx
 from jax import Array
 
 from exerpain.errors import InputError
@@ -65,6 +66,20 @@ def integrate_run(model: Model, inputs: ModelInputs, y0: Array, t0: Array, jump_
     return ys, code
 
 
+def initial_state(model: Model, inputs: ModelInputs, t0: Array, steady: bool
+                  ) -> tuple[Array, Array]:
+    """State at ``t0`` and a failure code: health, or (``steady``) the steady state of the
+    untreated condition at ``t0``, by Newton's method (optimistix) from health."""
+    y = model.healthy_state(inputs.params)
+    if not steady:
+        return y, jnp.asarray(0)
+    sol = optx.root_find(lambda x, args: model.vector_field(t0, x, args),
+                         optx.Newton(rtol=1e-10, atol=1e-12), y, args=inputs, throw=False,
+                         max_steps=64)
+    ok = (sol.result == optx.RESULTS.successful) & jnp.all(jnp.isfinite(sol.value))
+    return sol.value, jnp.where(ok, 0, 1)
+
+
 def observer(model: Model, kind: str):
     """``(t, y, inputs) -> observables``: site pain factors, drive and the kind's read-outs."""
     readouts = READOUTS[kind]
@@ -106,15 +121,15 @@ def stack_trees(trees: Sequence):
 
 
 @lru_cache(maxsize=32)
-def _compiled(model: Model, n_days: int, kind: str, rtol: float, atol: float):
+def _compiled(model: Model, n_days: int, kind: str, steady: bool, rtol: float, atol: float):
     ts = jnp.arange(n_days + 1, dtype=float)
     observe = observer(model, kind)
 
     def single(inputs, t0, jump_ts):
-        y0 = model.healthy_state(inputs.params)
+        y0, code0 = initial_state(model, inputs, t0, steady)
         ys, code = integrate_run(model, inputs, y0, t0, jump_ts, ts, rtol, atol)
         obs = jax.vmap(observe, in_axes=(0, 0, None))(ts, ys, inputs)
-        return ys, obs, code
+        return ys, obs, jnp.maximum(code, code0)
 
     return jax.jit(jax.vmap(single))
 
@@ -125,12 +140,11 @@ def solve(prepared: Sequence[Prepared], model: Model | None = None, rtol: float 
     model = model or Model.default()
     if not prepared:
         raise InputError("solve: empty batch")
-    days = {p.days for p in prepared}
-    kinds = {p.kind for p in prepared}
-    if len(days) != 1 or len(kinds) != 1:
-        raise InputError("solve: a batch must share its number of days and species kind")
-    n_days, kind = days.pop(), kinds.pop()
-    fn = _compiled(model, n_days, kind, rtol, atol)
+    shapes = {(p.days, p.kind, p.steady_start) for p in prepared}
+    if len(shapes) != 1:
+        raise InputError("solve: a batch must share its number of days and condition")
+    n_days, kind, steady = shapes.pop()
+    fn = _compiled(model, n_days, kind, steady, rtol, atol)
     inputs = stack_trees([p.inputs for p in prepared])
     t0 = jnp.asarray([p.t0 for p in prepared])
     jumps = jnp.asarray(np.stack([p.jump_ts for p in prepared]))
