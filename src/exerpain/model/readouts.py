@@ -30,7 +30,7 @@ READOUT_PARAMETERS = (
           "lowest measurable von Frey threshold"),
     param("vf_cutoff_g", 15.1, "g", 1.0, 26.0, "cited", "largest filament 15.1 g (Chaplan 1994)",
           "von Frey cut-off"),
-    param("vf_n50", 3.9103, "dimensionless", 1.05, 10.0, "calibrated",
+    param("vf_n50", 3.7060, "dimensionless", 1.05, 10.0, "calibrated",
           "calibrated to the median 2.4 g threshold of neuropathic (SNL) rats (Chaplan 1994) "
           "for the sedentary CCI rat at day 14 (exerpain.model.calibration)",
           "nociceptive drive at half-maximal von Frey threshold"),

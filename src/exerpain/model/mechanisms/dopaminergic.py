@@ -33,7 +33,7 @@ class Dopaminergic(Mechanism):
     parameters = (
         param("k_vta", 0.2, "1/day", 0.02, 2.0, "assumed", "adaptation over days",
               "relaxation rate of VTA activity"),
-        param("exercise_vta_gain", 1.8670, "dimensionless", 0.0, 50.0, "calibrated",
+        param("exercise_vta_gain", 1.2048, "dimensionless", 0.0, 50.0, "calibrated",
               "calibrated to an assumed target: the VTA-opioid arm weighs as much as the IL-4 "
               "arm in the CCI rat, since removing either abolishes the effect (PMC5140073; "
               "Bobinski 2018); direction: pCREB up in VTA DA neurons (PMC6550110)",

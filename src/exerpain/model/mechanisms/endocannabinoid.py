@@ -29,7 +29,8 @@ class Endocannabinoid(Mechanism):
     summary = "endocannabinoid tone (AEA, 2-AG) on CB1 and CB2 receptors"
     states = (state("ecb", "endocannabinoid tone (AEA, 2-AG)"),)
     parameters = (
-        param("k_ecb", 0.5, "1/day", 0.05, 5.0, "assumed", "lipid mediators turn over fast",
+        param("k_ecb", 0.3, "1/day", 0.05, 5.0, "assumed",
+              "tissue endocannabinoid tone adapts over days (time constant ~3 d)",
               "relaxation rate of endocannabinoid tone"),
         param("exercise_ecb_gain", 0.2, "dimensionless", 0.0, 2.0, "assumed",
               "unconstrained in neuropathic pain (preclinical.md section 4); AEA/2-AG rise "

@@ -51,7 +51,8 @@ class Inflammation(Mechanism):
         state("microglia", "dorsal-horn microglial activation (Iba1)"),
     )
     parameters = (
-        param("k_il4", 0.5, "1/day", 0.05, 5.0, "assumed", "cytokine turnover over days",
+        param("k_il4", 0.3, "1/day", 0.05, 5.0, "assumed",
+              "tissue cytokine levels change over days (time constant ~3 d)",
               "relaxation rate of IL-4"),
         param("exercise_il4_gain", 3.0, "dimensionless", 0.0, 10.0, "assumed",
               "direction: IL-4 restored by low-intensity treadmill (Bobinski 2018, "
@@ -63,19 +64,21 @@ class Inflammation(Mechanism):
               "M2 share of macrophages in health"),
         param("k_m2", 0.2, "1/day", 0.02, 2.0, "assumed", "macrophage repolarisation over days",
               "relaxation rate of the M2 share"),
-        param("m2_il4_gain", 1.6200, "logit per fold", 0.0, 10.0, "calibrated",
+        param("m2_il4_gain", 1.1093, "logit per fold", 0.0, 10.0, "calibrated",
               "calibrated to M2 68.5% vs 45.8% after 8 wk wheel running, PMID 26230740 "
               "(see exerpain.model.calibrate_m2)",
               "change of the M2 log-odds per fold of IL-4"),
         param("m2_damage_loss", 1.5, "logit per damage", 0.0, 5.0, "assumed",
               "injury polarises macrophages to M1 (Grace 2016 iNOS; Bobinski 2018); size assumed",
               "decrease of the M2 log-odds per unit damage"),
-        param("k_il10", 0.5, "1/day", 0.05, 5.0, "assumed", "cytokine turnover over days",
+        param("k_il10", 0.3, "1/day", 0.05, 5.0, "assumed",
+              "tissue cytokine levels change over days (time constant ~3 d)",
               "relaxation rate of IL-10"),
         param("kappa_il10", 1.0, "dimensionless", 0.1, 10.0, "assumed",
               "half of cytokine restraint lost when IL-10 is absent",
               "strength of IL-10 restraint of cytokines and microglia"),
-        param("k_cytokines", 0.5, "1/day", 0.05, 5.0, "assumed", "cytokine turnover over days",
+        param("k_cytokines", 0.3, "1/day", 0.05, 5.0, "assumed",
+              "tissue cytokine levels change over days (time constant ~3 d)",
               "relaxation rate of pro-inflammatory cytokines"),
         param("cyt_per_damage", 1.0, "dimensionless", 0.0, 10.0, "assumed",
               "TNF-a/IL-1b rise in nerve and CSF after CCI (Chen 2012; Safakhah 2017); "

@@ -29,12 +29,13 @@ class Oxidative(Mechanism):
     name = "oxidative"
     summary = "ROS vs antioxidant capacity (SOD, catalase, GPx, Nrf2); lipid peroxidation"
     states = (
-        state("ros", "reactive oxygen species / lipid peroxidation (MDA) level"),
+        state("ros", "oxidative stress: ROS and lipid peroxidation markers (MDA)"),
         state("antioxidant", "antioxidant capacity (SOD, catalase, GPx; FRAP)"),
     )
     parameters = (
-        param("k_ros", 1.0, "1/day", 0.1, 10.0, "assumed",
-              "ROS turnover fast relative to days", "relaxation rate of ROS"),
+        param("k_ros", 0.3, "1/day", 0.1, 10.0, "assumed",
+              "the state stands for oxidative-damage markers (MDA, FRAP), which change over "
+              "days (free radicals themselves turn over in seconds)", "relaxation rate of ROS"),
         param("ros_per_damage", 1.0, "dimensionless", 0.0, 5.0, "assumed",
               "injured nerve and infiltrating macrophages generate ROS; magnitude assumed",
               "fold increase of ROS production per unit damage"),
