@@ -16,7 +16,7 @@ from exerpain.interfaces.cli import app
 from exerpain.model.mechanisms.base import Context, Mechanism, param, state
 from exerpain.simulate.engine import CohortConfig, run_cohort
 
-CHUNK = 16  # one compiled shape for all cohort tests
+CHUNK = 8  # one compiled shape for all cohort tests (the CPU default with attribution)
 N = 48
 
 
