@@ -156,6 +156,25 @@ def demo(
 
 
 @app.command()
+def validate(
+    json_: Annotated[bool, typer.Option("--json", help="print as JSON")] = False,
+) -> None:
+    """Run the model against every published finding and report pass/fail."""
+    from exerpain.evidence.validation import validate as run_validation
+    from exerpain.interfaces.output import to_json
+
+    report = run_validation()
+    if json_:
+        typer.echo(to_json(report))
+        return
+    for f in report["findings"]:
+        mark = "PASS" if f["pass"] else "FAIL"
+        typer.echo(f"{mark}  {f['id']:36s} model {f['model_value']:<9.3g} "
+                   f"expected {f['expected']:28s} {f['citation']}")
+    typer.echo(f"passed {report['passed']}/{report['total']}")
+
+
+@app.command()
 def info(
     json_: Annotated[bool, typer.Option("--json", help="print as JSON")] = False,
 ) -> None:
