@@ -10,10 +10,12 @@ from typing import Annotated
 import typer
 
 from exerpain.errors import InputError
+from exerpain.interfaces.evidence_cli import evidence_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Simulate, explain and personalise exercise-induced hypoalgesia in "
                        "neuropathic pain.")
+app.add_typer(evidence_app, name="evidence")
 
 
 def _fail(message: str) -> None:

@@ -1,0 +1,140 @@
+"""Load and validate the shipped evidence tables as pandas DataFrames (cached).
+
+Every row is checked against :mod:`exerpain.evidence.schema`; a bad table fails loudly with an
+:class:`~exerpain.errors.InputError` naming the file, the row and the column. Outcomes and
+findings must cite a ``study_id`` present in ``studies.csv`` (referential integrity).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+from pydantic import ValidationError
+
+from exerpain.errors import InputError
+from exerpain.evidence.schema import TABLES
+
+_UNIQUE = {"studies.csv": "study_id", "findings.csv": "finding_id"}
+
+
+def _read_text(name: str, data_dir: str | None) -> str:
+    if data_dir is None:
+        source = resources.files("exerpain.evidence").joinpath("data").joinpath(name)
+    else:
+        source = Path(data_dir) / name
+    try:
+        return source.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(f"{name}: cannot read evidence table ({err})") from err
+
+
+def _error_column(err: ValidationError, columns: list[str]) -> tuple[str, str]:
+    first = err.errors()[0]
+    loc = [str(part) for part in first.get("loc", ())]
+    msg = first.get("msg", str(err))
+    if loc and loc[0] in columns:
+        return loc[0], msg
+    named = [c for c in columns if c in msg]  # row-level check: columns named in its message
+    return (", ".join(named) or "(row)"), msg
+
+
+@lru_cache(maxsize=16)
+def _parse(name: str, data_dir: str | None) -> pd.DataFrame:
+    model = TABLES[name]
+    expected = list(model.model_fields)
+    reader = csv.reader(io.StringIO(_read_text(name, data_dir)))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise InputError(f"{name}: empty file") from None
+    missing = [c for c in expected if c not in header]
+    unknown = [c for c in header if c not in expected]
+    if missing or unknown:
+        raise InputError(f"{name}: row 1 (header), column "
+                         f"'{(missing or unknown)[0]}': "
+                         + ("missing column" if missing else "unknown column")
+                         + f"; expected columns {expected}")
+    rows = []
+    seen: dict[str, int] = {}
+    key = _UNIQUE.get(name)
+    try:
+        for line_no, cells in enumerate(reader, start=2):
+            if not any(cell.strip() for cell in cells):
+                continue
+            if len(cells) != len(header):
+                raise InputError(f"{name}: row {line_no}: expected {len(header)} fields, "
+                                 f"got {len(cells)} (column '{header[-1]}')")
+            record = {col: (cell if cell.strip() else None)
+                      for col, cell in zip(header, cells, strict=True)}
+            try:
+                row = model.model_validate(record)
+            except ValidationError as err:
+                column, msg = _error_column(err, header)
+                shown = f" (value {record[column]!r})" if column in record else ""
+                raise InputError(f"{name}: row {line_no}, column '{column}'{shown}: "
+                                 f"{msg}") from None
+            if key is not None:
+                ident = getattr(row, key)
+                if ident in seen:
+                    raise InputError(f"{name}: row {line_no}, column '{key}': duplicate "
+                                     f"{ident!r} (first on row {seen[ident]})")
+                seen[ident] = line_no
+            rows.append({**row.model_dump(), "row": line_no})
+    except csv.Error as err:
+        raise InputError(f"{name}: row {reader.line_num}: malformed CSV ({err})") from None
+    if not rows:
+        raise InputError(f"{name}: no rows")
+    return pd.DataFrame(rows, columns=[*expected, "row"])
+
+
+def _check_study_ids(name: str, table: pd.DataFrame, data_dir: str | None) -> None:
+    known = set(_parse("studies.csv", data_dir)["study_id"])
+    unknown = table.loc[~table["study_id"].isin(known)]
+    if not unknown.empty:
+        first = unknown.iloc[0]
+        raise InputError(f"{name}: row {first['row']}, column 'study_id': "
+                         f"{first['study_id']!r} is not in studies.csv")
+
+
+def _key(data_dir: str | Path | None) -> str | None:
+    return None if data_dir is None else str(Path(data_dir).resolve())
+
+
+def load_studies(data_dir: str | Path | None = None) -> pd.DataFrame:
+    """Studies (one row per source): study_id, citation, year, doi_or_pmid, url_seen, species,
+    population, design; ``row`` is the CSV line number. ``data_dir`` overrides the shipped
+    ``exerpain/evidence/data`` folder."""
+    return _parse("studies.csv", _key(data_dir)).copy()
+
+
+def load_outcomes(data_dir: str | Path | None = None) -> pd.DataFrame:
+    """Effect sizes (one row per arm / outcome / effect), see
+    :class:`~exerpain.evidence.schema.Outcome`; blank cells are ``None``/NaN (unknown)."""
+    key = _key(data_dir)
+    table = _parse("outcomes.csv", key)
+    _check_study_ids("outcomes.csv", table, key)
+    return table.copy()
+
+
+def load_findings(data_dir: str | Path | None = None) -> pd.DataFrame:
+    """Directional and blockade findings, see :class:`~exerpain.evidence.schema.Finding`."""
+    key = _key(data_dir)
+    table = _parse("findings.csv", key)
+    _check_study_ids("findings.csv", table, key)
+    return table.copy()
+
+
+def with_citations(table: pd.DataFrame, data_dir: str | Path | None = None) -> pd.DataFrame:
+    """``table`` with the study's ``citation`` and ``doi_or_pmid`` joined on ``study_id``."""
+    studies = load_studies(data_dir)[["study_id", "citation", "doi_or_pmid"]]
+    return table.merge(studies, on="study_id", how="left")
+
+
+def clear_cache() -> None:
+    """Forget cached tables (after editing files under a ``data_dir``)."""
+    _parse.cache_clear()
