@@ -28,6 +28,7 @@ lint: setup
 
 bench: setup
 	$(BIN)/python benchmarks/single_simulation.py
+	$(BIN)/python benchmarks/throughput.py
 
 clean:
 	rm -rf $(VENV) exerpain-demo
