@@ -17,6 +17,21 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                        "neuropathic pain.")
 app.add_typer(evidence_app, name="evidence")
 
+# Options shared by `simulate` and `cohort`.
+Condition = Annotated[str, typer.Option(help="cci, sni, pnsl, stz, paclitaxel, sham, dpn, "
+                                             "cipn")]
+ProtocolOpt = Annotated[str, typer.Option("--protocol",
+                                          help="preset name or a YAML/JSON protocol file")]
+Interventions = Annotated[list[str] | None, typer.Option(
+    "--intervention", help="blockade or drug (repeatable)")]
+Ablations = Annotated[list[str] | None, typer.Option(
+    "--ablate", help="remove exercise's action through a mechanism (repeatable)")]
+StartDay = Annotated[float | None, typer.Option(help="override the programme's start day")]
+StopDay = Annotated[float | None, typer.Option(help="override the programme's stop day")]
+Days = Annotated[int | None, typer.Option(help="days to simulate after onset (1-3650)")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="print the summary as JSON")]
+
+
 
 def _fail(message: str) -> None:
     typer.echo(f"error: {message}", err=True)
@@ -25,22 +40,16 @@ def _fail(message: str) -> None:
 
 @app.command()
 def simulate(
-    condition: Annotated[str, typer.Option(help="cci, sni, pnsl, stz, paclitaxel, sham, dpn, "
-                                                "cipn")],
-    protocol: Annotated[str, typer.Option(help="preset name or a YAML/JSON protocol file")],
-    intervention: Annotated[list[str] | None, typer.Option(
-        "--intervention", help="blockade or drug (repeatable)")] = None,
-    ablate: Annotated[list[str] | None, typer.Option(
-        "--ablate", help="remove exercise's action through a mechanism (repeatable)")] = None,
-    start_day: Annotated[float | None, typer.Option(help="override the programme's start day")]
-    = None,
-    stop_day: Annotated[float | None, typer.Option(help="override the programme's stop day")]
-    = None,
-    days: Annotated[int | None, typer.Option(help="days to simulate after onset (1-3650)")]
-    = None,
+    condition: Condition,
+    protocol: ProtocolOpt,
+    intervention: Interventions = None,
+    ablate: Ablations = None,
+    start_day: StartDay = None,
+    stop_day: StopDay = None,
+    days: Days = None,
     out: Annotated[Path | None, typer.Option(help="folder for trajectory.parquet and "
                                                   "summary.json")] = None,
-    json_: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+    json_: JsonFlag = False,
 ) -> None:
     """Simulate a protocol and its sedentary control; report the benefit."""
     from exerpain.interfaces.output import to_json, write_results
@@ -79,26 +88,21 @@ def _integer(name: str, text: str) -> int:
 
 @app.command()
 def cohort(
-    condition: Annotated[str, typer.Option(help="condition name (see `exerpain info`)")],
-    protocol: Annotated[str, typer.Option(help="preset name or a YAML/JSON protocol file")],
+    condition: Condition,
+    protocol: ProtocolOpt,
     n: Annotated[str, typer.Option("--n", help="number of virtual subjects")],
     seed: Annotated[str, typer.Option(help="integer seed of the JAX PRNG key")],
-    intervention: Annotated[list[str] | None, typer.Option(
-        "--intervention", help="blockade or drug (repeatable)")] = None,
-    ablate: Annotated[list[str] | None, typer.Option(
-        "--ablate", help="remove exercise's action through a mechanism (repeatable)")] = None,
-    start_day: Annotated[float | None, typer.Option(help="override the programme's start day")]
-    = None,
-    stop_day: Annotated[float | None, typer.Option(help="override the programme's stop day")]
-    = None,
-    days: Annotated[int | None, typer.Option(help="days to simulate after onset (1-3650)")]
-    = None,
+    intervention: Interventions = None,
+    ablate: Ablations = None,
+    start_day: StartDay = None,
+    stop_day: StopDay = None,
+    days: Days = None,
     attribution: Annotated[bool, typer.Option(help="Shapley attribution and endotypes")]
     = True,
     memory_gb: Annotated[float, typer.Option(help="memory budget for one chunk (GiB)")] = 2.0,
     out: Annotated[Path | None, typer.Option(help="folder for subjects.parquet and "
                                                   "summary.json")] = None,
-    json_: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+    json_: JsonFlag = False,
 ) -> None:
     """Simulate a virtual cohort: benefit, responders, attribution, priming, endotypes."""
     from rich.console import Console
