@@ -46,7 +46,9 @@ from exerpain.population.sampling import sample_subjects
 from exerpain.simulate.scenario import Scenario
 from exerpain.simulate.solve import FAILURE_REASONS, initial_state, integrate_run, observer
 
-BYTES_PER_LANE = 12_000  # measured upper bound of solver working memory per run (float64)
+# Estimated (not measured) upper bound of solver working memory per run, float64: 19 states
+# x ~40 solver/interpolation buffers + ~110 parameters + saved values, with headroom.
+BYTES_PER_LANE = 12_000
 BYTES_PER_SUBJECT_RESIDENT = 1_000  # attribution profile + summary arrays kept for all
 # Runs per compiled batch. Every run of a vmapped adaptive solve steps until the slowest run
 # of its batch is done, so on CPU small batches waste less (measured on 2 cores: 2,048 runs

@@ -7,6 +7,7 @@ primary read-out on the last day.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -96,8 +97,8 @@ def simulate_pair(condition: str, protocol: str = "sedentary", interventions=(),
                                           "stop_day": None})
     # The control shares the time origin of the exercise run (t0 covers preconditioning).
     control_prepared = control.build(model)
-    control_prepared = type(control_prepared)(
-        **{**control_prepared.__dict__, "t0": min(control_prepared.t0, exercise.t0)})
+    control_prepared = dataclasses.replace(control_prepared,
+                                           t0=min(control_prepared.t0, exercise.t0))
     trajectory = solve([exercise, control_prepared], model)
     failed = [f"{r}: {s}" for r, s in zip(RUNS, trajectory.status, strict=True) if s != "ok"]
     if failed:

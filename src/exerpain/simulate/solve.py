@@ -110,10 +110,6 @@ class Trajectory:
     observables: dict[str, np.ndarray]
     status: tuple[str, ...]
 
-    @property
-    def ok(self) -> np.ndarray:
-        return np.array([s == "ok" for s in self.status])
-
 
 def stack_trees(trees: Sequence):
     """Stack pytrees of equal structure along a new leading axis."""
