@@ -228,9 +228,9 @@ def run_cohort(config: CohortConfig, out: str | Path | None = None,
             stats["r50"] += int(r50[~failed].sum())
             stats["failed"] += int(failed.sum())
             reason = np.array([FAILURE_REASONS[int(c)] for c in codes.max(axis=1)], dtype=object)
-            sink.write(_rows(subjects, ids, kind, sedentary, exercise, benefit, r30, r50,
-                             model.exercise_mechanisms, players, phi, bound,
-                             None if plan.exact else bound, reason))
+            sink.write(_rows(subjects, ids, condition.species, sedentary, exercise, benefit, r30,
+                             r50, model.exercise_mechanisms, players, phi,
+                             None if plan.exact or not config.attribution else bound, reason))
             if progress is not None:
                 progress(int(ids[-1]) + 1, config.n)
         endotypes = find_endotypes(phi_all, players, seed=config.seed) if config.attribution \
@@ -256,13 +256,13 @@ def _relative_reduction(kind: str, exercise, sedentary, healthy) -> np.ndarray:
         return (exercise - sedentary) / (healthy - sedentary)
 
 
-def _rows(subjects, ids, kind, sedentary, exercise, benefit, r30, r50, mechanisms, players,
-          phi, bound, sampled_bound, reason) -> pa.Table:
+def _rows(subjects, ids, species, sedentary, exercise, benefit, r30, r50, mechanisms, players,
+          phi, sampled_bound, reason) -> pa.Table:
     n = len(ids)
     cov = {k: v[:n] for k, v in subjects.covariates.items()}
     data = {
         "subject_id": ids.astype(np.int64),
-        "species": np.full(n, {"human": "human"}.get(kind, kind), dtype=object),
+        "species": np.full(n, species, dtype=object),
         "sex": np.where(cov["female"] > 0.5, "female", "male").astype(object),
         "age": cov["age"], "bmi": cov["bmi"], "hba1c": cov["hba1c"],
         "vo2max": cov["vo2max"], "adherence": cov["adherence"],
@@ -283,8 +283,9 @@ def _rows(subjects, ids, kind, sedentary, exercise, benefit, r30, r50, mechanism
             else np.zeros(n, dtype=int)
         top = np.take_along_axis(phi, best[:, None], axis=1)[:, 0] if len(players) else (
             np.zeros(n))
-    data["priming_mechanism"] = np.where(np.isfinite(top) & (top > 0), player_names[best],
-                                         "none").astype(object)
+    # "none": no mechanism carries a positive share; "n/a": not attributed (or failed)
+    data["priming_mechanism"] = np.where(
+        ~np.isfinite(top), "n/a", np.where(top > 0, player_names[best], "none")).astype(object)
     data["status"] = reason
     return pa.table(data)
 
