@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Annotated, get_args
@@ -11,6 +10,7 @@ from typing import Annotated, get_args
 import typer
 
 from exerpain.errors import InputError
+from exerpain.interfaces.output import to_json
 
 evidence_app = typer.Typer(add_completion=False, no_args_is_help=True,
                            help="Browse published findings and pool effect sizes.")
@@ -19,16 +19,6 @@ evidence_app = typer.Typer(add_completion=False, no_args_is_help=True,
 def _fail(message: str) -> None:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code=2)
-
-
-def _clean(value: object) -> object:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    return value
 
 
 def _cite(row) -> str:  # noqa: ANN001 (pandas row)
@@ -71,7 +61,7 @@ def list_(
         payload = {"findings": findings.drop(columns="row").to_dict(orient="records"),
                    "outcomes": outcomes.drop(columns="row").to_dict(orient="records"),
                    "outcome_keys": keys}
-        typer.echo(json.dumps(_clean(payload), indent=2))
+        typer.echo(to_json(payload))
         return
     typer.echo(f"Findings ({len(findings)}):")
     for _, f in findings.iterrows():
@@ -145,6 +135,6 @@ def meta(
         _fail(str(err))
         return
     if json_:
-        typer.echo(json.dumps(_clean(result.to_dict()), indent=2))
+        typer.echo(to_json(result.to_dict()))
     else:
         _print_result(result)
