@@ -36,6 +36,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import brentq, least_squares
 
+from exerpain.model.readouts import benefit
+
 TARGETS = {
     "inflammation.m2_il4_gain": 0.685,
     "exercise.responsiveness_rodent": 0.5,
@@ -107,7 +109,7 @@ def dpn_benefit(params: dict) -> float:
     runs = [Scenario.create(condition="dpn", protocol=p, days=112, params=params).build(_model())
             for p in ("aerobic-moderate", "sedentary")]
     nrs = solve(runs).observables["nrs"][:, -1]
-    return float(nrs[1] - nrs[0])
+    return float(benefit("nrs", nrs[0], nrs[1]))
 
 
 def _model():

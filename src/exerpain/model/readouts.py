@@ -16,6 +16,7 @@ together move it a lot (DESIGN.md section 2).
 from __future__ import annotations
 
 import jax.numpy as jnp
+import numpy as np
 from jax import Array
 
 from exerpain.model.mechanisms.base import param
@@ -92,3 +93,16 @@ READOUTS = {
 PRIMARY_READOUT = {"rodent": "withdrawal_threshold_g", "human": "nrs"}
 # +1: a higher read-out means less pain; -1: a higher read-out means more pain.
 READOUT_DIRECTION = {"withdrawal_threshold_g": 1.0, "withdrawal_latency_s": 1.0, "nrs": -1.0}
+
+
+def healthy_value(readout: str, readout_params: dict) -> float:
+    """The read-out in health (nociceptive drive 1)."""
+    for fns in READOUTS.values():
+        if readout in fns:
+            return float(fns[readout](np.float64(1.0), readout_params))
+    raise KeyError(readout)
+
+
+def benefit(readout: str, exercise, sedentary):
+    """Improvement of ``exercise`` over ``sedentary`` in read-out units, positive = less pain."""
+    return READOUT_DIRECTION[readout] * (exercise - sedentary)

@@ -39,7 +39,7 @@ import pyarrow.parquet as pq
 from exerpain.errors import InputError
 from exerpain.explain.endotypes import find_endotypes
 from exerpain.explain.shapley import CoalitionPlan, plan_for
-from exerpain.model.readouts import PRIMARY_READOUT, READOUT_DIRECTION, READOUTS
+from exerpain.model.readouts import PRIMARY_READOUT, benefit, healthy_value
 from exerpain.model.registry import Model, ModelInputs
 from exerpain.population.genotypes import VARIANT_NAMES
 from exerpain.population.sampling import sample_subjects
@@ -173,7 +173,6 @@ def run_cohort(config: CohortConfig, out: str | Path | None = None,
     condition = scenario.resolved_condition()
     kind = prepared.kind
     readout = PRIMARY_READOUT[kind]
-    sign = READOUT_DIRECTION[readout]
     players = tuple(m for m in model.exercise_mechanisms if m not in config.ablate)
     if config.attribution:
         plan = plan_for(players, config.max_exact, config.n_permutations, config.seed)
@@ -189,7 +188,7 @@ def run_cohort(config: CohortConfig, out: str | Path | None = None,
     solver = _cohort_solver(model, kind, readout, prepared.steady_start, ENGINE_RTOL,
                             ENGINE_ATOL)
     base_params = condition.apply(model.default_params())
-    healthy = float(READOUTS[kind][readout](np.float64(1.0), base_params["readout"]))
+    healthy = healthy_value(readout, base_params["readout"])
     key = jax.random.key(config.seed)
     t_end = float(prepared.days)
     t_split = min(float(prepared.protocol.start_day), t_end - 0.5)
@@ -215,20 +214,20 @@ def run_cohort(config: CohortConfig, out: str | Path | None = None,
             values[failed] = np.nan
             exercise = values[:, plan.full]
             sedentary = values[:, plan.empty]
-            benefit = sign * (exercise - sedentary)
-            if config.attribution:
-                phi, bound = plan.estimate(sign * values)
+            gain = benefit(readout, exercise, sedentary)
+            if config.attribution:  # coalition values as benefits over the empty coalition
+                phi, bound = plan.estimate(benefit(readout, values, sedentary[:, None]))
             else:
                 phi = bound = np.full((len(ids), len(players)), np.nan)
             reduction = _relative_reduction(kind, exercise, sedentary, healthy)
             r30, r50 = reduction >= 0.3, reduction >= 0.5
             phi_all[ids] = phi
-            benefit_all[ids] = benefit
+            benefit_all[ids] = gain
             stats["r30"] += int(r30[~failed].sum())
             stats["r50"] += int(r50[~failed].sum())
             stats["failed"] += int(failed.sum())
             reason = np.array([FAILURE_REASONS[int(c)] for c in codes.max(axis=1)], dtype=object)
-            sink.write(_rows(subjects, ids, condition.species, sedentary, exercise, benefit, r30,
+            sink.write(_rows(subjects, ids, condition.species, sedentary, exercise, gain, r30,
                              r50, model.exercise_mechanisms, players, phi,
                              None if plan.exact or not config.attribution else bound, reason))
             if progress is not None:

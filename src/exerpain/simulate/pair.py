@@ -10,12 +10,11 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from exerpain.errors import InputError
 from exerpain.model.protocols import PRESETS
-from exerpain.model.readouts import PRIMARY_READOUT, READOUT_DIRECTION, READOUTS
+from exerpain.model.readouts import PRIMARY_READOUT, benefit, healthy_value
 from exerpain.model.registry import Model
 from exerpain.simulate.scenario import Scenario
 from exerpain.simulate.solve import Trajectory, solve
@@ -46,25 +45,16 @@ def trajectory_frame(trajectory: Trajectory, run_labels: list[str]) -> pd.DataFr
     return pd.concat(frames, ignore_index=True)
 
 
-def healthy_value(readout: str, params: dict) -> float:
-    """The read-out in health (nociceptive drive 1)."""
-    for fns in READOUTS.values():
-        if readout in fns:
-            return float(fns[readout](np.float64(1.0), params["readout"]))
-    raise KeyError(readout)
-
-
 def summarise(scenario: Scenario, trajectory: Trajectory, model: Model) -> dict:
     condition = scenario.resolved_condition()
     protocol = scenario.resolved_protocol()
     readout = PRIMARY_READOUT[condition.kind]
-    sign = READOUT_DIRECTION[readout]
     values = trajectory.observables[readout][:, -1]
     exercise, sedentary = float(values[0]), float(values[1])
     params = condition.apply(scenario.params or model.default_params())
-    healthy = healthy_value(readout, params)
-    benefit = sign * (exercise - sedentary)
-    deficit = sign * (healthy - sedentary)
+    healthy = healthy_value(readout, params["readout"])
+    gain = float(benefit(readout, exercise, sedentary))
+    deficit = float(benefit(readout, healthy, sedentary))
     return {
         "condition": condition.name,
         "species": condition.species,
@@ -77,8 +67,8 @@ def summarise(scenario: Scenario, trajectory: Trajectory, model: Model) -> dict:
         "exercise_value": exercise,
         "sedentary_value": sedentary,
         "healthy_value": healthy,
-        "benefit": benefit,
-        "benefit_fraction": benefit / deficit if deficit > 1e-9 else float("nan"),
+        "benefit": gain,
+        "benefit_fraction": gain / deficit if deficit > 1e-9 else float("nan"),
         "status": dict(zip(RUNS, trajectory.status, strict=True)),
     }
 
