@@ -1,1 +1,1 @@
-"""User interfaces: the command line, output files and the demo."""
+"""User interfaces: the command line and the demo."""

@@ -52,8 +52,8 @@ def simulate(
     json_: JsonFlag = False,
 ) -> None:
     """Simulate a protocol and its sedentary control; report the benefit."""
-    from exerpain.interfaces.output import to_json, write_results
     from exerpain.simulate.pair import simulate_pair
+    from exerpain.storage import to_json, write_results
 
     try:
         started = time.perf_counter()
@@ -108,8 +108,8 @@ def cohort(
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from exerpain.interfaces.output import to_json, write_json
     from exerpain.simulate.engine import CohortConfig, run_cohort
+    from exerpain.storage import to_json, write_json
 
     try:
         config = CohortConfig(
@@ -167,7 +167,7 @@ def validate(
 ) -> None:
     """Run the model against every published finding and report pass/fail."""
     from exerpain.evidence.validation import validate as run_validation
-    from exerpain.interfaces.output import to_json
+    from exerpain.storage import to_json
 
     report = run_validation()
     if json_:
@@ -186,7 +186,7 @@ def info(
 ) -> None:
     """List conditions, protocols, interventions, mechanisms and parameter provenance."""
     from exerpain.interfaces.catalogue import catalogue
-    from exerpain.interfaces.output import to_json
+    from exerpain.storage import to_json
 
     data = catalogue()
     if json_:
@@ -205,7 +205,7 @@ def params(
 ) -> None:
     """The parameter table: value, unit, range, provenance kind and source."""
     from exerpain.interfaces.catalogue import parameter_rows
-    from exerpain.interfaces.output import to_json
+    from exerpain.storage import to_json
 
     rows = parameter_rows()
     if json_:

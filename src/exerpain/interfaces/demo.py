@@ -16,8 +16,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from exerpain.interfaces.output import write_results  # noqa: E402
 from exerpain.simulate.pair import PairResult, simulate_pair  # noqa: E402
+from exerpain.storage import write_results  # noqa: E402
 
 RODENT_ARMS = ((), ("naloxone",), ("pcpa",))
 

@@ -10,7 +10,7 @@ from typing import Annotated, get_args
 import typer
 
 from exerpain.errors import InputError
-from exerpain.interfaces.output import to_json
+from exerpain.storage import to_json
 
 evidence_app = typer.Typer(add_completion=False, no_args_is_help=True,
                            help="Browse published findings and pool effect sizes.")

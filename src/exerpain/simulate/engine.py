@@ -45,6 +45,7 @@ from exerpain.population.genotypes import VARIANT_NAMES
 from exerpain.population.sampling import sample_subjects
 from exerpain.simulate.scenario import Scenario
 from exerpain.simulate.solve import FAILURE_REASONS, initial_state, integrate_run, observer
+from exerpain.storage import atomic_write, prepare_folder
 
 # Estimated (not measured) upper bound of solver working memory per run, float64: 19 states
 # x ~40 solver/interpolation buffers + ~110 parameters + saved values, with headroom.
@@ -298,8 +299,6 @@ class _Sink:
         self.writer = None
         self.partial: str | None = None
         if self.folder is not None:
-            from exerpain.interfaces.output import prepare_folder
-
             prepare_folder(self.folder)
             fd, self.partial = tempfile.mkstemp(prefix=".subjects.", suffix=".partial",
                                                 dir=self.folder)
@@ -328,22 +327,20 @@ class _Sink:
             return pa.concat_tables(out)
         self.writer.close()
         self.writer = None
-        fd, final = tempfile.mkstemp(prefix=".subjects.", suffix=".tmp", dir=self.folder)
-        os.close(fd)
-        try:
-            reader = pq.ParquetFile(self.partial)
+
+        def stream(final: str) -> None:
             writer, start = None, 0
-            for batch in reader.iter_batches(batch_size=65_536):
+            for batch in pq.ParquetFile(self.partial).iter_batches(batch_size=65_536):
                 table = with_endotype(pa.Table.from_batches([batch]), start)
                 start += table.num_rows
                 if writer is None:
                     writer = pq.ParquetWriter(final, table.schema)
                 writer.write_table(table)
             writer.close()
-            os.chmod(final, 0o644)
-            os.replace(final, self.folder / "subjects.parquet")
+
+        try:
+            atomic_write(self.folder / "subjects.parquet", stream)
         finally:
-            Path(final).unlink(missing_ok=True)
             Path(self.partial).unlink(missing_ok=True)
         return None
 

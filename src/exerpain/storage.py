@@ -39,7 +39,9 @@ def to_json(data) -> str:
     return json.dumps(_clean(data), indent=2, sort_keys=False)
 
 
-def _atomic_write(path: Path, write: Callable[[str], None]) -> None:
+def atomic_write(path: Path, write: Callable[[str], None]) -> None:
+    """Run ``write(tmp_path)`` on a temporary file beside ``path``, then move it into place
+    atomically; on any failure the temporary file is removed and ``path`` is untouched."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
@@ -64,11 +66,11 @@ def prepare_folder(out: str | Path) -> Path:
 
 def write_parquet(path: Path, frame: pd.DataFrame) -> None:
     table = pa.Table.from_pandas(frame, preserve_index=False)
-    _atomic_write(path, lambda tmp: pq.write_table(table, tmp))
+    atomic_write(path, lambda tmp: pq.write_table(table, tmp))
 
 
 def write_json(path: Path, data) -> None:
-    _atomic_write(path, lambda tmp: Path(tmp).write_text(to_json(data) + "\n"))
+    atomic_write(path, lambda tmp: Path(tmp).write_text(to_json(data) + "\n"))
 
 
 def write_results(out: str | Path, tables: dict[str, pd.DataFrame], summary: dict,
