@@ -11,6 +11,7 @@ import typer
 
 from exerpain.errors import InputError
 from exerpain.interfaces.evidence_cli import evidence_app
+from exerpain.interfaces.fail import fail
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Simulate, explain and personalise exercise-induced hypoalgesia in "
@@ -32,10 +33,6 @@ Days = Annotated[int | None, typer.Option(help="days to simulate after onset (1-
 JsonFlag = Annotated[bool, typer.Option("--json", help="print the summary as JSON")]
 
 
-
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code=2)
 
 
 @app.command()
@@ -64,7 +61,7 @@ def simulate(
         if out is not None:
             write_results(out, {"trajectory": result.to_frame()}, summary)
     except InputError as err:
-        _fail(str(err))
+        fail(str(err))
         return
     if json_:
         typer.echo(to_json(summary))
@@ -127,7 +124,7 @@ def cohort(
         if out is not None:
             write_json(Path(out) / "summary.json", result.summary)
     except InputError as err:
-        _fail(str(err))
+        fail(str(err))
         return
     s = result.summary
     if json_:
@@ -156,7 +153,7 @@ def demo(
     try:
         folder = run_demo(out)
     except InputError as err:
-        _fail(str(err))
+        fail(str(err))
         return
     typer.echo(f"demo written to {folder}/ (summary.json, figures *.png)")
 

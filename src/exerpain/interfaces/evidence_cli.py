@@ -10,15 +10,12 @@ from typing import Annotated, get_args
 import typer
 
 from exerpain.errors import InputError
+from exerpain.interfaces.fail import fail
 from exerpain.storage import to_json
 
 evidence_app = typer.Typer(add_completion=False, no_args_is_help=True,
                            help="Browse published findings and pool effect sizes.")
 
-
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code=2)
 
 
 def _cite(row) -> str:  # noqa: ANN001 (pandas row)
@@ -50,7 +47,7 @@ def list_(
         _check_choice(condition, get_args(Condition), "condition")
         findings, outcomes = with_citations(load_findings()), with_citations(load_outcomes())
     except InputError as err:
-        _fail(str(err))
+        fail(str(err))
         return
     for column, value in (("mechanism", mechanism), ("condition", condition)):
         if value is not None:
@@ -132,7 +129,7 @@ def meta(
                         result.overall, title=f"{outcome} ({result.effect_measure})",
                         xlabel=f"effect ({result.scale})")
     except InputError as err:
-        _fail(str(err))
+        fail(str(err))
         return
     if json_:
         typer.echo(to_json(result.to_dict()))
