@@ -29,6 +29,7 @@ lint: setup
 bench: setup
 	$(BIN)/python benchmarks/single_simulation.py
 	$(BIN)/python benchmarks/throughput.py
+	$(BIN)/python benchmarks/calibration_gradient.py
 
 clean:
 	rm -rf $(VENV) exerpain-demo

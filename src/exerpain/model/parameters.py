@@ -8,8 +8,11 @@ Provenance kinds
 ``calibrated``
     the value was fitted to a stated target ("calibrated to <target>").
 ``assumed``
-    a modelling choice with a stated rationale; not a published number. Issue-4 calibration
-    will replace these with fitted values where the evidence constrains them.
+    a modelling choice with a stated rationale; not a published number.
+
+Declared values are the prior centres of ``exerpain calibrate``; the shipped calibration
+(:mod:`exerpain.model.calibrated`) replaces them by default with the fitted (MAP) values and
+marks those the evidence constrains as ``calibrated``.
 """
 
 from __future__ import annotations

@@ -43,13 +43,14 @@ Modality = Literal[
 
 EXERCISE_PARAMETERS = (
     param("responsiveness_rodent", 0.3174, "dimensionless", 0.0, 2.0, "assumed",
-          "set by exerpain.model.calibration to an assumed target (treadmill exercise reverses "
-          "half of the CCI allodynia deficit by day 42); to be calibrated to the pooled SMD "
-          "0.53 (Matesanz-Garcia 2023) through a virtual cohort",
+          "prior centre from an assumed target (treadmill exercise reverses half of the CCI "
+          "allodynia deficit by day 42); exerpain calibrate fits it to the pooled SMD 0.53 "
+          "(Matesanz-Garcia 2023) through a virtual cohort",
           "scale on exercise's chronic and acute drive in rodents"),
     param("responsiveness_human", 0.05862, "dimensionless", 0.0, 2.0, "calibrated",
           "calibrated to a 0.75-point NRS benefit of 16 weeks of aerobic exercise in painful "
-          "DPN (exerpain.model.calibration; EIH is absent in painful DPN, Knauf & Koltyn 2014, "
+          "DPN (prior centre for exerpain calibrate; EIH is absent"
+          " in painful DPN, Knauf & Koltyn 2014, "
           "PMID 24632113)",
           "scale on exercise's chronic and acute drive in patients with neuropathy"),
     param("tau_fitness", 42.0, "day", 4.0, 51.0, "cited",

@@ -11,6 +11,10 @@ together move it a lot (DESIGN.md section 2).
   SMD 0.32 vs 0.53 mechanical, Matesanz-Garcia 2023);
 - pain NRS 0-10 (humans): ``10 * max(0, q(N) - q(1)) / (1 - q(1))`` with
   ``q(N) = N**h / (N**h + n50**h)``, 0 in health.
+
+These are the true (noise-free) values. :func:`measure` adds the measurement error of one
+determination (von Frey up-down threshold, Hargreaves latency, a patient's NRS rating), which
+virtual experiments need to reproduce standardised mean differences.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ READOUT_PARAMETERS = (
           "von Frey cut-off"),
     param("vf_n50", 3.7060, "dimensionless", 1.05, 10.0, "calibrated",
           "calibrated to the median 2.4 g threshold of neuropathic (SNL) rats (Chaplan 1994) "
-          "for the sedentary CCI rat at day 14 (exerpain.model.calibration)",
+          "for the sedentary CCI rat at day 14 (prior centre for exerpain calibrate)",
           "nociceptive drive at half-maximal von Frey threshold"),
     param("vf_hill", 2.5, "dimensionless", 0.5, 6.0, "assumed",
           "steepness of the saturating read-out", "Hill exponent of the von Frey read-out"),
@@ -51,9 +55,20 @@ READOUT_PARAMETERS = (
     param("nrs_n50", 7.3234, "dimensionless", 1.05, 50.0, "calibrated",
           "calibrated to baseline average pain 5.75/10 (mean of 5.9 and 5.6 in two duloxetine "
           "DPN trials, PMC3047984 Table 1) for the sedentary DPN patient at day 0 "
-          "(exerpain.model.calibration)", "nociceptive drive at half-maximal pain"),
+          "(prior centre for exerpain calibrate)", "nociceptive drive at half-maximal pain"),
     param("nrs_hill", 2.0, "dimensionless", 0.5, 6.0, "assumed",
           "steepness of the saturating read-out", "Hill exponent of the NRS read-out"),
+    param("vf_noise_log10", 0.224, "log10(g)", 0.02, 0.6, "assumed",
+          "SD of one up-down 50% threshold determination, of the order of the mean filament "
+          "spacing delta = 0.224 log10 units of the up-down method (Chaplan 1994, J Neurosci "
+          "Methods 53:55); the SD itself was not published",
+          "measurement error of a von Frey threshold (log10 units)"),
+    param("latency_noise_cv", 0.15, "dimensionless", 0.02, 0.6, "assumed",
+          "trial-to-trial variation of Hargreaves latencies; size assumed",
+          "measurement error of a Hargreaves latency (coefficient of variation)"),
+    param("nrs_noise_sd", 1.0, "NRS points", 0.1, 3.0, "assumed",
+          "day-to-day variation of a patient's average pain rating; size assumed",
+          "measurement error of one NRS rating (points)"),
 )
 
 
@@ -93,6 +108,20 @@ READOUTS = {
 PRIMARY_READOUT = {"rodent": "withdrawal_threshold_g", "human": "nrs"}
 # +1: a higher read-out means less pain; -1: a higher read-out means more pain.
 READOUT_DIRECTION = {"withdrawal_threshold_g": 1.0, "withdrawal_latency_s": 1.0, "nrs": -1.0}
+
+
+def measure(readout: str, value: Array, p: dict, z: Array) -> Array:
+    """One noisy determination of ``readout`` given its true ``value`` and a standard-normal
+    draw ``z``: log-normal error for von Frey thresholds (kept within the filament range) and
+    Hargreaves latencies (kept below the cut-off), additive error for NRS (kept within 0-10)."""
+    if readout == "withdrawal_threshold_g":
+        return jnp.clip(value * 10.0 ** (p["vf_noise_log10"] * z), p["vf_floor_g"],
+                        p["vf_cutoff_g"])
+    if readout == "withdrawal_latency_s":
+        return jnp.minimum(value * jnp.exp(p["latency_noise_cv"] * z), p["latency_cutoff_s"])
+    if readout == "nrs":
+        return jnp.clip(value + p["nrs_noise_sd"] * z, 0.0, 10.0)
+    raise KeyError(readout)
 
 
 def healthy_value(readout: str, readout_params: dict) -> float:

@@ -103,8 +103,12 @@ class Model:
         return Model([*self.mechanisms, mechanism])
 
     # -- parameters ---------------------------------------------------------------------
-    def parameter_table(self) -> list[tuple[str, Parameter]]:
-        """Every parameter as ``(group, Parameter)``: mechanisms, exercise, read-outs."""
+    def parameter_table(self, declared: bool = False) -> list[tuple[str, Parameter]]:
+        """Every parameter as ``(group, Parameter)``: mechanisms, exercise, read-outs,
+        population. The values are the shipped calibration's (:mod:`exerpain.model.calibrated`)
+        unless ``declared``, which gives the declared values (the calibration's prior centres).
+        """
+        from exerpain.model.calibrated import apply_calibration
         from exerpain.model.protocols import EXERCISE_PARAMETERS
         from exerpain.model.readouts import READOUT_PARAMETERS
         from exerpain.population.modifiers import POPULATION_PARAMETERS
@@ -113,11 +117,12 @@ class Model:
         rows += [("exercise", p) for p in EXERCISE_PARAMETERS]
         rows += [("readout", p) for p in READOUT_PARAMETERS]
         rows += [("population", p) for p in POPULATION_PARAMETERS]
-        return rows
+        return rows if declared else apply_calibration(rows)
 
-    def default_params(self) -> dict[str, dict[str, float]]:
+    def default_params(self, declared: bool = False) -> dict[str, dict[str, float]]:
+        """``{group: {name: value}}`` of :meth:`parameter_table`."""
         params: dict[str, dict[str, float]] = {}
-        for group, p in self.parameter_table():
+        for group, p in self.parameter_table(declared):
             params.setdefault(group, {})[p.name] = float(p.value)
         for m in self.mechanisms:
             params.setdefault(m.name, {})

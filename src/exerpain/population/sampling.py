@@ -69,10 +69,10 @@ def _sampler(model: Model, condition_name: str):
     cov: CovariateModel = covariate_model(condition.name, kind)
     table = {(g, p.name): p for g, p in model.parameter_table()}
     varied = varied_parameters(model, kind)
-    low = jnp.asarray([table[k].low for k in varied])
-    high = jnp.asarray([table[k].high for k in varied])
+    low = np.asarray([table[k].low for k in varied])
+    high = np.asarray([table[k].high for k in varied])
     index = {k: i for i, k in enumerate(varied)}
-    log_freqs = jnp.log(jnp.asarray([v.frequencies for v in VARIANTS]))
+    log_freqs = np.log(np.asarray([v.frequencies for v in VARIANTS]))
     human = kind == "human"
 
     def one(key, i, nominal, pop, fixed_genotypes, fixed_covariates):
@@ -134,27 +134,46 @@ def sample_subjects(model: Model, condition: Condition, base_params: dict, key: 
     genotype (by label, e.g. ``{"bdnf_rs6265": "Met/Met"}``) or a covariate for everyone,
     keeping every other draw unchanged (for paired what-if comparisons).
     """
-    varied, sample = _sampler(model, condition.name)
-    nominal = jnp.asarray([base_params[g][n] for g, n in varied])
-    pop = {k: jnp.asarray(v) for k, v in base_params["population"].items()}
-    fixed_genotypes = _fixed_genotypes(genotype_overrides or {})
-    fixed_covariates = _fixed_covariates(covariate_overrides or {})
-    covs, genotypes, values = sample(key, jnp.asarray(ids), nominal, pop, fixed_genotypes,
-                                     fixed_covariates)
+    covs, genotypes, params = draw_subjects(
+        model, condition, base_params, key, jnp.asarray(ids),
+        _fixed_genotypes(genotype_overrides or {}), _fixed_covariates(covariate_overrides or {}))
     covs = {k: np.asarray(v, dtype=float) for k, v in covs.items()}
     genotypes = np.asarray(genotypes)
-    params = {g: {k: jnp.broadcast_to(jnp.asarray(v), (len(ids),)) for k, v in vals.items()}
-              for g, vals in base_params.items()}
-    values = np.asarray(values)
-    for j, (g, n) in enumerate(varied):
-        params[g][n] = jnp.asarray(values[:, j])
-    female = jnp.asarray(covs["female"] > 0.5)
-    ex = params["exercise"]
-    ex["trimp_weight"] = jnp.where(female, ex["trimp_weight_female"], ex["trimp_weight"])
-    ex["trimp_exponent"] = jnp.where(female, ex["trimp_exponent_female"], ex["trimp_exponent"])
     return Subjects(ids=np.asarray(ids), covariates=covs,
                     genotypes={v: genotypes[:, j] for j, v in enumerate(VARIANT_NAMES)},
                     params=params)
+
+
+def draw_subjects(model: Model, condition: Condition, base_params: dict, key: jax.Array,
+                  ids: jax.Array, fixed_genotypes: jax.Array | None = None,
+                  fixed_covariates: dict | None = None) -> tuple[dict, jax.Array, dict]:
+    """Covariates, genotypes and solver parameters of subjects ``ids``; traceable in
+    ``base_params`` (a virtual cohort can be differentiated with respect to the population's
+    parameters). ``fixed_*``: see :func:`_fixed_genotypes`, :func:`_fixed_covariates`."""
+    varied, sample = _sampler(model, condition.name)
+    nominal = jnp.stack([jnp.asarray(base_params[g][n]) for g, n in varied])
+    pop = {k: jnp.asarray(v) for k, v in base_params["population"].items()}
+    covs, genotypes, values = sample(
+        key, ids, nominal, pop,
+        _fixed_genotypes({}) if fixed_genotypes is None else fixed_genotypes,
+        _fixed_covariates({}) if fixed_covariates is None else fixed_covariates)
+    return covs, genotypes, subject_params(base_params, varied, values, covs["female"])
+
+
+def subject_params(base_params: dict, varied: tuple[tuple[str, str], ...], values: jax.Array,
+                   female: jax.Array) -> dict:
+    """``{group: {name: (n,) array}}``: ``base_params`` broadcast to the subjects, the varied
+    parameters from ``values`` (n, n_varied), Banister's female TRIMP constants for women."""
+    n = values.shape[0]
+    params = {g: {k: jnp.broadcast_to(jnp.asarray(v), (n,)) for k, v in vals.items()}
+              for g, vals in base_params.items()}
+    for j, (g, name) in enumerate(varied):
+        params[g][name] = values[:, j]
+    woman = female > 0.5
+    ex = params["exercise"]
+    ex["trimp_weight"] = jnp.where(woman, ex["trimp_weight_female"], ex["trimp_weight"])
+    ex["trimp_exponent"] = jnp.where(woman, ex["trimp_exponent_female"], ex["trimp_exponent"])
+    return params
 
 
 def _fixed_genotypes(overrides: dict[str, str]) -> jax.Array:

@@ -66,7 +66,7 @@ class Inflammation(Mechanism):
               "relaxation rate of the M2 share"),
         param("m2_il4_gain", 1.1093, "logit per fold", 0.0, 10.0, "calibrated",
               "calibrated to M2 68.5% vs 45.8% after 8 wk wheel running, PMID 26230740 "
-              "(see exerpain.model.calibrate_m2)",
+              "(prior centre for exerpain calibrate)",
               "change of the M2 log-odds per fold of IL-4"),
         param("m2_damage_loss", 1.5, "logit per damage", 0.0, 5.0, "assumed",
               "injury polarises macrophages to M1 (Grace 2016 iNOS; Bobinski 2018); size assumed",

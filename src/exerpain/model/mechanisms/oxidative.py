@@ -2,16 +2,22 @@
 
     d ros/dt = k_ros * ((1 + ros_per_damage * damage + metabolic_ros * after_onset)
                         / (antioxidant * (1 + supplement)) - ros)
-    d antioxidant/dt = k_antioxidant * (1 + exercise_antioxidant_gain * chronic - antioxidant)
+    d antioxidant/dt = k_antioxidant * ((1 + exercise_antioxidant_gain * chronic)
+                                        / (1 + antioxidant_consumption * x / (1 + x))
+                                        - antioxidant),   x = max(ros - 1, 0)
     peripheral pain factor = ros ** ros_pain_weight
 
 Exercise raises antioxidant capacity (SOD, catalase, GPx, Nrf2). Evidence is weak: serum FRAP
 fell with CCI and exercise restored it, while MDA did not differ (Safakhah 2017,
-doi:10.2147/JPR.S135081). N-acetylcysteine and alpha-lipoic acid act on the
+doi:10.2147/JPR.S135081); excess ROS consume antioxidant capacity, which is how the injury
+lowers it (saturating, so capacity falls at most to 1 / (1 + antioxidant_consumption) and
+the ROS-antioxidant loop cannot run away). N-acetylcysteine and alpha-lipoic acid act on the
 ``antioxidant_supplement`` target.
 """
 
 from __future__ import annotations
+
+import jax.numpy as jnp
 
 from exerpain.model.mechanisms.base import (
     Context,
@@ -54,6 +60,11 @@ class Oxidative(Mechanism):
               "direction from Safakhah 2017, doi:10.2147/JPR.S135081 (FRAP restored by "
               "exercise after CCI); size assumed",
               "fold increase of antioxidant capacity at full training adaptation"),
+        param("antioxidant_consumption", 0.5, "dimensionless", 0.0, 3.0, "assumed",
+              "direction from Safakhah 2017, doi:10.2147/JPR.S135081 (serum FRAP fell after "
+              "CCI, P=0.001); size assumed",
+              "saturating consumption of antioxidant capacity by excess ROS (capacity "
+              "falls at most to 1 / (1 + value))"),
         param("ros_pain_weight", 0.3, "dimensionless", 0.0, 1.0, "assumed",
               "ROS sensitise nociceptors (TRPA1); weak support (MDA unchanged, Safakhah 2017)",
               "exponent of the ROS peripheral pain factor"),
@@ -70,10 +81,13 @@ class Oxidative(Mechanism):
                       + p["metabolic_ros"] * c.after_onset())
         scavenging = aox * (1.0 + p["supplement_scavenging"] * c.target("antioxidant_supplement"))
         drive = c.drive(self.name)
+        excess = jnp.maximum(ros - 1.0, 0.0)
+        consumption = 1.0 + p["antioxidant_consumption"] * excess / (1.0 + excess)
         return {
             "ros": relax(p["k_ros"], production / scavenging, ros),
             "antioxidant": relax(
-                p["k_antioxidant"], 1.0 + p["exercise_antioxidant_gain"] * drive.chronic, aox
+                p["k_antioxidant"],
+                (1.0 + p["exercise_antioxidant_gain"] * drive.chronic) / consumption, aox,
             ),
         }
 

@@ -1,0 +1,253 @@
+"""Gradient-based calibration: MAP fit through the ODE solver, multi-start, Laplace.
+
+The objective is the negative log posterior (up to a constant) on the logit scale of the
+free parameters (:mod:`exerpain.calibrate.space`)::
+
+    loss(theta) = 1/2 sum_k ((model_k(theta) - target_k) / sd_k)**2
+                + 1/2 sum_i ((theta_i - theta_prior_i) / PRIOR_SD)**2
+
+over the fitted targets (:mod:`exerpain.calibrate.targets`); gradients come from reverse-mode
+differentiation through diffrax (and through the DPN steady state by the implicit function
+theorem). It is minimised by L-BFGS with a zoom line search (optax) from several starts: the
+prior centre and draws from the prior scaled by ``START_SPREAD``. The best start is the
+maximum a posteriori (MAP) estimate.
+
+Uncertainty is the Laplace approximation at the MAP with the Gauss-Newton Hessian
+``J^T J / sd**2 + I / PRIOR_SD**2`` (``J``: Jacobian of the fitted targets' residuals,
+reverse mode); posterior standard deviations are given on the logit scale, in natural units
+(delta method) and as 95% intervals mapped back through the logit (inside the range).
+
+A start that meets a solver failure (non-finite loss, or a steady state that does not exist
+at a line-search trial point) stops there and keeps its last good point. A calibration that
+diverges (non-finite loss at every start) or does not improve on the prior centre raises
+:class:`CalibrationError` and writes nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from exerpain.calibrate.experiments import run_experiments
+from exerpain.calibrate.space import PRIOR_SD, ParameterSpace, free_space, prior_residuals
+from exerpain.calibrate.targets import Target, fitted_targets, held_out_targets
+from exerpain.model.registry import Model
+
+START_SPREAD = 0.5  # starts beyond the first: theta_prior + START_SPREAD * PRIOR_SD * z
+GRAD_TOL = 1e-4  # stop when the gradient's largest component is below this (loss units)
+LOSS_RTOL = 1e-9  # ... or when the loss changes by less than this, relatively
+
+
+class CalibrationError(RuntimeError):
+    """The calibration diverged or did not improve; nothing was written."""
+
+
+@dataclass
+class Start:
+    index: int
+    theta0: np.ndarray
+    theta: np.ndarray
+    loss: float
+    steps: int
+    converged: bool
+    reason: str
+
+
+@dataclass
+class CalibrationResult:
+    space: ParameterSpace
+    theta_prior: np.ndarray
+    theta_map: np.ndarray
+    loss_before: float
+    loss_after: float
+    starts: list[Start]
+    fitted: tuple[Target, ...]
+    held_out: tuple[Target, ...]
+    values_before: np.ndarray  # model values of fitted + held-out targets at the prior centre
+    values_after: np.ndarray  # ... and at the MAP
+    posterior_cov: np.ndarray  # Laplace covariance on the logit scale
+    seconds: float
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def posterior_sd(self) -> np.ndarray:
+        return np.sqrt(np.diag(self.posterior_cov))
+
+    @property
+    def sd_ratio(self) -> np.ndarray:
+        """Posterior / prior standard deviation on the logit scale (1 = not constrained)."""
+        return self.posterior_sd / PRIOR_SD
+
+
+class Objective:
+    """The calibration objective of ``targets`` over ``space`` around ``base`` params: loss,
+    its gradient, target values and the residual Jacobian. The compiled functions depend only
+    on the space and the experiments (target values, SDs and base parameters are arguments),
+    so objectives that differ in those share one compilation."""
+
+    def __init__(self, space: ParameterSpace, base: dict, targets: tuple[Target, ...]):
+        self.space, self.targets = space, targets
+        self.args = (jax.tree.map(jnp.asarray, base), jnp.asarray([t.value for t in targets]),
+                     jnp.asarray([t.sd for t in targets]))
+        self._fns = _compiled(_SpaceKey(space), tuple(t.measure for t in targets))
+
+    def loss(self, theta):
+        return self._fns["loss"](theta, *self.args)
+
+    def value_and_grad(self, theta):
+        return self._fns["value_and_grad"](theta, *self.args)
+
+    def jacobian(self, theta):
+        return self._fns["jacobian"](theta, *self.args)
+
+    def measure(self, theta):
+        return self._fns["measure"](theta, self.args[0])
+
+    def init(self, theta):
+        return self._fns["init"](theta)
+
+    def step(self, theta, state):
+        """One L-BFGS step: ``(theta, state, loss, gradient)`` (loss and gradient at the
+        input ``theta``)."""
+        return self._fns["step"](theta, state, *self.args)
+
+
+@dataclass(frozen=True)
+class _SpaceKey:
+    """A hashable handle on a parameter space (its keys identify its bounds and prior)."""
+
+    space: ParameterSpace = field(hash=False, compare=False)
+
+    def __hash__(self) -> int:
+        return hash(self.space.keys)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, _SpaceKey) and other.space.keys == self.space.keys
+
+
+@lru_cache(maxsize=8)
+def _compiled(key: _SpaceKey, experiments: tuple) -> dict:
+    space = key.space
+
+    def measure(theta, base):
+        values, codes = run_experiments(experiments, space.params(theta, base))
+        return values, jnp.max(codes)
+
+    def residuals(theta, base, value, sd):
+        return (measure(theta, base)[0] - value) / sd
+
+    def loss(theta, base, value, sd):
+        values, code = measure(theta, base)
+        data = jnp.sum(((values - value) / sd) ** 2)
+        total = 0.5 * (data + jnp.sum(prior_residuals(space, theta) ** 2))
+        return jnp.where(code == 0, total, jnp.nan)
+
+    opt = optax.lbfgs()
+
+    def step(theta, state, base, value, sd):
+        def fn(x):
+            return loss(x, base, value, sd)
+
+        f, grad = optax.value_and_grad_from_state(fn)(theta, state=state)
+        updates, state = opt.update(grad, state, theta, value=f, grad=grad, value_fn=fn)
+        return optax.apply_updates(theta, updates), state, f, grad
+
+    return {"loss": jax.jit(loss), "value_and_grad": jax.jit(jax.value_and_grad(loss)),
+            "jacobian": jax.jit(jax.jacrev(residuals)), "measure": jax.jit(measure),
+            "init": opt.init, "step": jax.jit(step)}
+
+
+def minimise(objective: Objective, theta0: np.ndarray, max_steps: int,
+             progress: Callable[[int, float], None] | None = None) -> Start:
+    """L-BFGS (optax, zoom line search) from ``theta0``; stops at ``max_steps``, a small
+    gradient, a stalled loss or a non-finite loss."""
+    params = jnp.asarray(theta0)
+    state = objective.init(params)
+
+    previous, reason, steps = np.inf, "max_steps", 0
+    while steps < max_steps:
+        steps += 1
+        try:
+            new, new_state, value, grad = objective.step(params, state)
+        except (ValueError, RuntimeError) as err:  # a solver error raised at a trial point
+            reason = f"solver error at a line-search trial point ({str(err).splitlines()[0]})"
+            break
+        value = float(value)
+        if not np.isfinite(value) or not np.all(np.isfinite(np.asarray(grad))):
+            reason = "non-finite loss or gradient (solver failure)"
+            break
+        params, state = new, new_state
+        if progress is not None:
+            progress(steps, value)
+        if float(jnp.max(jnp.abs(grad))) < GRAD_TOL:
+            reason = "gradient below tolerance"
+            break
+        if abs(previous - value) <= LOSS_RTOL * max(abs(value), 1.0):
+            reason = "loss stalled"
+            break
+        previous = value
+    final = float(objective.loss(params))
+    converged = reason in ("gradient below tolerance", "loss stalled") and np.isfinite(final)
+    return Start(0, np.asarray(theta0), np.asarray(params), final, steps, converged, reason)
+
+
+def calibrate(model: Model | None = None, starts: int = 3, seed: int = 0,
+              max_steps: int = 200, targets: tuple[Target, ...] | None = None,
+              space: ParameterSpace | None = None,
+              progress: Callable[[int, int, float], None] | None = None) -> CalibrationResult:
+    """Fit the free parameters to the fitted targets; score the held-out ones.
+
+    ``progress(start, step, loss)`` is called after every optimiser step."""
+    started = time.perf_counter()
+    model = model or Model.default()
+    if starts < 1:
+        raise CalibrationError(f"starts: must be at least 1, got {starts}")
+    base = model.default_params(declared=True)
+    space = space or free_space(model, model.parameter_table(declared=True))
+    fitted = targets if targets is not None else fitted_targets()
+    held = held_out_targets() if targets is None else ()
+    objective = Objective(space, base, fitted)
+    theta_prior = space.theta_prior
+    loss_before = float(objective.loss(jnp.asarray(theta_prior)))
+    if not np.isfinite(loss_before):
+        raise CalibrationError("the prior centre does not simulate (non-finite loss or solver "
+                               "failure); nothing was written")
+    rng = np.random.default_rng(seed)
+    runs = []
+    for i in range(starts):
+        theta0 = theta_prior if i == 0 else (
+            theta_prior + START_SPREAD * PRIOR_SD * rng.standard_normal(len(theta_prior)))
+        report = None if progress is None else (
+            lambda step, loss, i=i: progress(i, step, loss))
+        run = minimise(objective, theta0, max_steps, report)
+        run.index = i
+        runs.append(run)
+    good = [r for r in runs if np.isfinite(r.loss)]
+    if not good:
+        raise CalibrationError("calibration diverged at every start: "
+                               + "; ".join(f"start {r.index}: {r.reason}" for r in runs)
+                               + "; the shipped defaults are untouched")
+    best = min(good, key=lambda r: r.loss)
+    if not best.loss < loss_before - 1e-9:
+        raise CalibrationError(f"calibration did not improve the loss ({loss_before:.6g} at "
+                               f"the prior centre, {best.loss:.6g} at best); the shipped "
+                               "defaults are untouched")
+    theta_map = best.theta
+    jac = np.asarray(objective.jacobian(jnp.asarray(theta_map)))
+    hessian = jac.T @ jac + np.eye(len(theta_map)) / PRIOR_SD**2
+    cov = np.linalg.inv(hessian)
+    scored = fitted + held
+    scorer = Objective(space, base, scored) if held else objective
+    before = np.asarray(scorer.measure(jnp.asarray(theta_prior))[0])
+    after = np.asarray(scorer.measure(jnp.asarray(theta_map))[0])
+    return CalibrationResult(space, theta_prior, theta_map, loss_before, best.loss, runs,
+                             fitted, held, before, after, cov,
+                             time.perf_counter() - started,
+                             {"n_starts": starts, "seed": seed, "max_steps": max_steps})
