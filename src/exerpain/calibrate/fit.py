@@ -13,8 +13,8 @@ prior centre and draws from the prior scaled by ``START_SPREAD``. The best start
 maximum a posteriori (MAP) estimate.
 
 Uncertainty is the Laplace approximation at the MAP with the Gauss-Newton Hessian
-``J^T J / sd**2 + I / PRIOR_SD**2`` (``J``: Jacobian of the fitted targets' residuals,
-reverse mode); posterior standard deviations are given on the logit scale, in natural units
+``J^T J + I / PRIOR_SD**2`` (``J``: Jacobian of the standardised residuals
+``(model - target) / sd`` of the fitted targets, reverse mode); posterior standard deviations are given on the logit scale, in natural units
 (delta method) and as 95% intervals mapped back through the logit (inside the range).
 
 A start that meets a solver failure (non-finite loss, or a steady state that does not exist
