@@ -14,8 +14,9 @@ maximum a posteriori (MAP) estimate.
 
 Uncertainty is the Laplace approximation at the MAP with the Gauss-Newton Hessian
 ``J^T J + I / PRIOR_SD**2`` (``J``: Jacobian of the standardised residuals
-``(model - target) / sd`` of the fitted targets, reverse mode); posterior standard deviations are given on the logit scale, in natural units
-(delta method) and as 95% intervals mapped back through the logit (inside the range).
+``(model - target) / sd`` of the fitted targets, reverse mode); posterior standard
+deviations are given on the logit scale, in natural units (delta method) and as 95%
+intervals mapped back through the logit (inside the range).
 
 A start that meets a solver failure (non-finite loss, or a steady state that does not exist
 at a line-search trial point) stops there and keeps its last good point. A calibration that
