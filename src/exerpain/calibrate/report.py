@@ -11,7 +11,7 @@ import pandas as pd
 from exerpain.calibrate import identifiability
 from exerpain.calibrate.fit import CalibrationResult
 from exerpain.model.calibrated import FILE
-from exerpain.storage import atomic_write, prepare_folder, to_json, write_json
+from exerpain.storage import atomic_write, prepare_folder, write_json
 
 
 def parameter_frame(r: CalibrationResult, units: dict[str, str]) -> pd.DataFrame:
@@ -75,7 +75,7 @@ def scores(targets: pd.DataFrame) -> dict:
     return out
 
 
-def summary(r: CalibrationResult, params: pd.DataFrame, targets: pd.DataFrame) -> dict:
+def summary(r: CalibrationResult, targets: pd.DataFrame) -> dict:
     return {
         "loss_before": r.loss_before,
         "loss_after": r.loss_after,
@@ -123,5 +123,5 @@ def ship(record: dict, folder: Path | None = None) -> Path:
     """Install ``record`` as the package's default calibration (atomic replace)."""
     folder = folder or Path(__file__).resolve().parents[1] / "model" / "data"
     path = folder / FILE
-    atomic_write(path, lambda tmp: Path(tmp).write_text(to_json(record) + "\n"))
+    write_json(path, record)
     return path

@@ -210,7 +210,7 @@ def calibrate(
     units = {f"{g}.{p.name}": p.unit for g, p in Model.default().parameter_table(declared=True)}
     params_frame = report.parameter_frame(result, units)
     targets_frame = report.target_frame(result)
-    info = report.summary(result, params_frame, targets_frame)
+    info = report.summary(result, targets_frame)
     report.write(folder, params_frame, targets_frame, info)
     for row in targets_frame.itertuples():
         typer.echo(f"{row.set:9s} {row.id:30s} target {row.target:<7.3g} before "
