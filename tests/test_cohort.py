@@ -14,7 +14,9 @@ from typer.testing import CliRunner
 from exerpain.errors import InputError
 from exerpain.interfaces.cli import app
 from exerpain.model.mechanisms.base import Context, Mechanism, param, state
+from exerpain.model.readouts import MIN_SEDENTARY_NRS, minimal_deficit
 from exerpain.simulate.engine import CohortConfig, run_cohort
+from exerpain.storage import to_json
 
 CHUNK = 8  # one compiled shape for all cohort tests (the CPU default with attribution)
 N = 48
@@ -97,10 +99,40 @@ def test_same_seed_same_results_different_seed_differs():
 
 
 def test_responders_follow_immpact_thresholds():
-    _, frame = cohort("dpn", "aerobic-moderate")
+    summary, frame = cohort("dpn", "aerobic-moderate")
     reduction = (frame["sedentary_value"] - frame["exercise_value"]) / frame["sedentary_value"]
-    np.testing.assert_array_equal(frame["responder30"], reduction >= 0.3)
-    np.testing.assert_array_equal(frame["responder50"], reduction >= 0.5)
+    defined = frame["sedentary_value"] >= MIN_SEDENTARY_NRS
+    assert frame.loc[~defined, "responder30"].isna().all()
+    assert summary["responder_undefined"] == (~defined).sum()
+    for column, threshold in (("responder30", 0.3), ("responder50", 0.5)):
+        np.testing.assert_array_equal(frame.loc[defined, column].astype(bool),
+                                      reduction[defined] >= threshold)
+        assert summary[f"{column}_rate"] == pytest.approx(
+            frame.loc[defined, column].astype(bool).mean())
+
+
+def test_sham_cohort_has_no_responder_status():
+    """Sham animals have no deficit from health, so a relative reduction is a ratio over
+    nothing: every subject's status is undefined (null) and the rates are null."""
+    summary, frame = cohort("sham", "treadmill-moderate", n=CHUNK)
+    assert summary["failed"] == 0 and summary["responder_undefined"] == CHUNK
+    assert frame["responder30"].isna().all() and frame["responder50"].isna().all()
+    cleaned = json.loads(to_json(summary))
+    assert cleaned["responder30_rate"] is None and cleaned["responder50_rate"] is None
+
+
+def test_simulate_summary_responder_status_undefined_without_deficit(simulate):
+    sham = simulate("sham", "treadmill-moderate", days=42).summary
+    assert sham["responder30"] is None and sham["responder50"] is None
+    cci = simulate("cci", "treadmill-moderate", days=42).summary
+    assert isinstance(cci["responder30"], bool) and isinstance(cci["responder50"], bool)
+
+
+def test_minimal_deficit_is_a_tenth_of_the_rodent_range_and_one_nrs_point(model):
+    p = model.default_params()["readout"]
+    span = p["vf_healthy_g"] - p["vf_floor_g"]
+    assert minimal_deficit("withdrawal_threshold_g", p) == pytest.approx(0.1 * span)
+    assert minimal_deficit("nrs", p) == MIN_SEDENTARY_NRS == 1.0
 
 
 class Faulty(Mechanism):
@@ -155,7 +187,8 @@ def test_cohort_cli_writes_subjects_and_summary(tmp_path, model):
         "--seed", "3", "--out", str(tmp_path), "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
-    for key in ("n", "failed", "responder30_rate", "responder50_rate", "mean_benefit",
+    for key in ("n", "failed", "responder30_rate", "responder50_rate", "responder_undefined",
+                "functional", "mean_benefit",
                 "benefit_ci95", "priming_mechanism_share", "endotypes", "runtime_s",
                 "subjects_per_s", "device"):
         assert key in summary
@@ -165,6 +198,7 @@ def test_cohort_cli_writes_subjects_and_summary(tmp_path, model):
                    "bdnf_rs6265", "comt_rs4680", "oprm1_rs1799971", "sod2_rs4880", "il10_1082",
                    "tnf_308", "httlpr", "sedentary_value", "exercise_value", "benefit",
                    "responder30", "responder50", "priming_mechanism", "endotype", "status",
+                   "sciatic_functional_index", "sedentary_sciatic_functional_index",
                    *(f"shapley_{m}" for m in model.exercise_mechanisms)):
         assert column in frame.columns, column
     assert json.loads((tmp_path / "summary.json").read_text())["n"] == 20

@@ -76,6 +76,11 @@ def simulate(
             typer.echo(f"wrote {out}/trajectory.parquet and {out}/summary.json")
 
 
+def _percent(rate: float) -> str:
+    """A rate as a percentage; ``n/a`` where it is undefined (NaN)."""
+    return "n/a" if rate != rate else f"{100 * rate:.1f}%"
+
+
 def _integer(name: str, text: str) -> int:
     try:
         return int(text)
@@ -133,8 +138,9 @@ def cohort(
     typer.echo(f"{s['condition']} x {s['protocol']}: n={s['n']} (failed {s['failed']}), mean "
                f"benefit {s['mean_benefit']:.3g} {s['readout']} (95% CI "
                f"{s['benefit_ci95'][0]:.3g} to {s['benefit_ci95'][1]:.3g}); responders "
-               f">=30% {100 * s['responder30_rate']:.1f}%, >=50% "
-               f"{100 * s['responder50_rate']:.1f}%; {s['subjects_per_s']:.0f} subjects/s")
+               f">=30% {_percent(s['responder30_rate'])}, >=50% "
+               f"{_percent(s['responder50_rate'])} (undefined for {s['responder_undefined']}); "
+               f"{s['subjects_per_s']:.0f} subjects/s")
     if "priming_mechanism_share" in s:
         shares = ", ".join(f"{k} {100 * v:.0f}%" for k, v in
                            sorted(s["priming_mechanism_share"].items(), key=lambda kv: -kv[1])

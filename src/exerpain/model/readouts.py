@@ -23,9 +23,10 @@ import jax.numpy as jnp
 import numpy as np
 from jax import Array
 
+from exerpain.model.function import FUNCTION_PARAMETERS
 from exerpain.model.mechanisms.base import param
 
-READOUT_PARAMETERS = (
+PAIN_READOUT_PARAMETERS = (
     param("vf_healthy_g", 15.0, "g", 0.5, 26.0, "cited",
           "healthy rats reach the top filament, 15.1 g (Chaplan 1994, J Neurosci Methods "
           "53:55-63); mouse value set by the condition",
@@ -70,6 +71,9 @@ READOUT_PARAMETERS = (
           "day-to-day variation of a patient's average pain rating; size assumed",
           "measurement error of one NRS rating (points)"),
 )
+# The ``readout`` group of the parameter table: pain read-outs, then the functional read-outs
+# (SFI, NCV, IENFD; :mod:`exerpain.model.function`).
+READOUT_PARAMETERS = (*PAIN_READOUT_PARAMETERS, *FUNCTION_PARAMETERS)
 
 
 def relief_fraction(drive: Array, n50: Array, hill: Array) -> Array:
@@ -135,3 +139,58 @@ def healthy_value(readout: str, readout_params: dict) -> float:
 def benefit(readout: str, exercise, sedentary):
     """Improvement of ``exercise`` over ``sedentary`` in read-out units, positive = less pain."""
     return READOUT_DIRECTION[readout] * (exercise - sedentary)
+
+
+# Responder status (IMMPACT: >= 30% / >= 50% reduction) is a ratio over the subject's deficit
+# from health, which is undefined where there is (almost) no deficit, as in sham or healthy
+# subjects. Below these minimal deficits the status is undefined (null), not "responder".
+# Rodents: a sedentary deficit below 10% of the read-out's healthy-to-floor range (1.46 g for
+# rat von Frey thresholds, 15 -> 0.41 g) lies within one filament step of the up-down method
+# (0.224 log10 units, Chaplan 1994, J Neurosci Methods 53:55), so a fraction of it cannot be
+# measured; the 10% itself is a modelling choice (assumed).
+MIN_DEFICIT_FRACTION = 0.1
+# Humans: a sedentary NRS below 1 point (healthy 0) is below the scale's resolution (integer
+# ratings) and the day-to-day error of one rating (``nrs_noise_sd`` 1 point): a 30% reduction
+# of it would be under 0.3 points. Neuropathic-pain trials enrol patients with average pain
+# well above this (e.g. >= 4/10); the 1-point limit is a modelling choice (assumed).
+MIN_SEDENTARY_NRS = 1.0
+READOUT_FLOOR = {"withdrawal_threshold_g": "vf_floor_g", "withdrawal_latency_s": "latency_floor_s"}
+
+
+def minimal_deficit(readout: str, readout_params: dict) -> float:
+    """Smallest deficit from health (read-out units) over which responder status is defined:
+    ``MIN_DEFICIT_FRACTION`` of the healthy-to-floor range (rodent read-outs) or
+    ``MIN_SEDENTARY_NRS`` points (NRS)."""
+    if readout == "nrs":
+        return MIN_SEDENTARY_NRS
+    floor = readout_params[READOUT_FLOOR[readout]]
+    return MIN_DEFICIT_FRACTION * (healthy_value(readout, readout_params) - floor)
+
+
+def relative_reduction(readout: str, exercise, sedentary, healthy) -> np.ndarray:
+    """IMMPACT-style reduction relative to the same subject's sedentary value: the fraction of
+    the sedentary deficit from health that exercise removes (for NRS, healthy 0: the NRS fall
+    as a fraction of the sedentary NRS). NaN where the deficit is 0."""
+    gain = np.asarray(benefit(readout, exercise, sedentary), dtype=float)
+    deficit = np.asarray(benefit(readout, healthy, sedentary), dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return gain / deficit
+
+
+def responder_defined(readout: str, sedentary, healthy, readout_params: dict) -> np.ndarray:
+    """Whether responder status is defined: the sedentary deficit from health reaches
+    :func:`minimal_deficit` (False for NaN values, e.g. failed runs)."""
+    deficit = np.asarray(benefit(readout, healthy, sedentary), dtype=float)
+    with np.errstate(invalid="ignore"):
+        return deficit >= minimal_deficit(readout, readout_params)
+
+
+def responder_status(readout: str, exercise, sedentary, healthy, readout_params: dict
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(responder30, responder50, defined)``: reduction >= 30% / >= 50% of the sedentary
+    deficit, and where that status is defined (elsewhere the first two are meaningless and
+    are reported as null)."""
+    reduction = relative_reduction(readout, exercise, sedentary, healthy)
+    defined = responder_defined(readout, sedentary, healthy, readout_params)
+    with np.errstate(invalid="ignore"):
+        return (reduction >= 0.3) & defined, (reduction >= 0.5) & defined, defined

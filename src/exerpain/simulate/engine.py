@@ -11,7 +11,11 @@ so it compiles once):
    integrated to the last day (``vmap`` over coalitions inside ``vmap`` over subjects, under
    one ``jit``), saving only the final day;
 4. coalition values give the benefit, Shapley values, priming mechanism and responder
-   status; rows are streamed to a Parquet file.
+   status (null where the sedentary deficit from health is below
+   :func:`exerpain.model.readouts.minimal_deficit`, e.g. sham subjects); the functional
+   read-outs (:mod:`exerpain.model.function`) of the exercise run (the full coalition) and
+   the sedentary run (the empty one) are kept beside them; rows are streamed to a Parquet
+   file.
 
 Subjects whose solve fails (solver failure, non-finite values) are marked failed with the
 reason; the rest go on. After all chunks, endotypes are found and the final table is written
@@ -39,7 +43,8 @@ import pyarrow.parquet as pq
 from exerpain.errors import InputError
 from exerpain.explain.endotypes import find_endotypes
 from exerpain.explain.shapley import CoalitionPlan, plan_for
-from exerpain.model.readouts import PRIMARY_READOUT, benefit, healthy_value
+from exerpain.model.function import functional_healthy_value, functional_names
+from exerpain.model.readouts import PRIMARY_READOUT, benefit, healthy_value, responder_status
 from exerpain.model.registry import Model, ModelInputs
 from exerpain.population.genotypes import VARIANT_NAMES
 from exerpain.population.sampling import sample_subjects
@@ -110,11 +115,21 @@ def chunk_size_for(config: CohortConfig, n_coalitions: int) -> int:
     return math.ceil(config.n / math.ceil(config.n / largest))
 
 
+def cohort_outputs(model: Model, kind: str, readout: str) -> tuple[str, ...]:
+    """Observables the cohort solver returns per coalition: the primary read-out, then the
+    kind's functional read-outs (none for a model without the injury module)."""
+    functional = functional_names(kind) if "injury.damage" in model.state_names else ()
+    return (readout, *functional)
+
+
 @lru_cache(maxsize=16)
 def _cohort_solver(model: Model, kind: str, readout: str, steady: bool, rtol: float,
                    atol: float):
+    """``(inputs, t0, jumps, t_split, t_end, masks) -> ({name: (n, n_coalitions)}, codes)``:
+    the observables of :func:`cohort_outputs` on the last day, per subject and coalition."""
     observe = observer(model, kind)
     mechanisms = model.exercise_mechanisms
+    outputs = cohort_outputs(model, kind, readout)
 
     def subject(inputs, t0, jumps, t_split, t_end, masks):
         y0, code_init = initial_state(model, inputs, t0, steady)
@@ -126,7 +141,8 @@ def _cohort_solver(model: Model, kind: str, readout: str, steady: bool, rtol: fl
             coal_inputs = inputs._replace(ablation=ablation)
             y_end, code = integrate_run(model, coal_inputs, ys[-1], t_split, jumps,
                                         t_end[None], rtol, atol)
-            return observe(t_end, y_end[-1], coal_inputs)[readout], code
+            obs = observe(t_end, y_end[-1], coal_inputs)
+            return {name: obs[name] for name in outputs}, code
 
         values, codes = jax.vmap(coalition)(masks)
         return values, jnp.maximum(codes, code_start)
@@ -199,7 +215,9 @@ def run_cohort(config: CohortConfig, out: str | Path | None = None,
     sink = _Sink(out)
     phi_all = np.full((config.n, len(players)), np.nan)
     benefit_all = np.full(config.n, np.nan)
-    stats = {"r30": 0, "r50": 0, "failed": 0}
+    functional = {name: np.full((config.n, 2), np.nan)
+                  for name in cohort_outputs(model, kind, readout)[1:]}
+    stats = {"r30": 0, "r50": 0, "failed": 0, "undefined": 0}
     try:
         for first in range(0, config.n, chunk):
             ids = np.arange(first, min(first + chunk, config.n))
@@ -207,12 +225,15 @@ def run_cohort(config: CohortConfig, out: str | Path | None = None,
             subjects = sample_subjects(model, condition, base_params, key, padded,
                                        dict(config.genotype_overrides))
             inputs = cohort_inputs(prepared, subjects)
-            values, codes = solver(inputs, jnp.asarray(prepared.t0), jumps,
-                                   jnp.asarray(t_split), jnp.asarray(t_end), jmasks)
-            values = np.array(values)[: len(ids)]
+            outputs, codes = solver(inputs, jnp.asarray(prepared.t0), jumps,
+                                    jnp.asarray(t_split), jnp.asarray(t_end), jmasks)
             codes = np.asarray(codes)[: len(ids)]
             failed = (codes != 0).any(axis=1)
-            values[failed] = np.nan
+            outputs = {k: np.where(failed[:, None], np.nan, np.asarray(v)[: len(ids)])
+                       for k, v in outputs.items()}
+            values = outputs[readout]
+            for name in functional:
+                functional[name][ids] = outputs[name][:, [plan.full, plan.empty]]
             exercise = values[:, plan.full]
             sedentary = values[:, plan.empty]
             gain = benefit(readout, exercise, sedentary)
@@ -220,16 +241,19 @@ def run_cohort(config: CohortConfig, out: str | Path | None = None,
                 phi, bound = plan.estimate(benefit(readout, values, sedentary[:, None]))
             else:
                 phi = bound = np.full((len(ids), len(players)), np.nan)
-            reduction = _relative_reduction(kind, exercise, sedentary, healthy)
-            r30, r50 = reduction >= 0.3, reduction >= 0.5
+            r30, r50, defined = responder_status(readout, exercise, sedentary, healthy,
+                                                 base_params["readout"])
             phi_all[ids] = phi
             benefit_all[ids] = gain
             stats["r30"] += int(r30[~failed].sum())
             stats["r50"] += int(r50[~failed].sum())
+            stats["undefined"] += int((~defined & ~failed).sum())
             stats["failed"] += int(failed.sum())
             reason = np.array([FAILURE_REASONS[int(c)] for c in codes.max(axis=1)], dtype=object)
-            sink.write(_rows(subjects, ids, condition.species, sedentary, exercise, gain, r30,
-                             r50, model.exercise_mechanisms, players, phi,
+            sink.write(_rows(subjects, ids, condition.species, sedentary, exercise, gain,
+                             (r30, r50, defined),
+                             {k: v[ids] for k, v in functional.items()},
+                             model.exercise_mechanisms, players, phi,
                              None if plan.exact or not config.attribution else bound, reason))
             if progress is not None:
                 progress(int(ids[-1]) + 1, config.n)
@@ -243,21 +267,32 @@ def run_cohort(config: CohortConfig, out: str | Path | None = None,
     runtime = time.perf_counter() - started
     summary = _summary(config, condition, prepared, readout, plan, chunk, ok, benefit_all,
                        phi_all, players, stats, endotypes, runtime)
+    summary["functional"] = _functional_means(functional, ok, base_params["readout"])
     return CohortResult(summary=summary, subjects=table)
 
 
-def _relative_reduction(kind: str, exercise, sedentary, healthy) -> np.ndarray:
-    """IMMPACT-style reduction relative to the same subject's sedentary value: NRS fall as a
-    fraction of the sedentary NRS (humans); for rodents, the fraction of the sedentary
-    threshold deficit (healthy - sedentary) that exercise removes."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if kind == "human":
-            return (sedentary - exercise) / sedentary
-        return (exercise - sedentary) / (healthy - sedentary)
+def _functional_means(functional: dict[str, np.ndarray], ok: np.ndarray,
+                      readout_params: dict) -> dict:
+    """``{name: {"exercise", "sedentary", "healthy"}}``: cohort means of each functional
+    read-out on the last day over subjects whose solve succeeded, and its healthy value."""
+    out = {}
+    for name, values in functional.items():
+        means = values[ok].mean(axis=0) if ok.any() else np.full(2, np.nan)
+        out[name] = {"exercise": float(means[0]), "sedentary": float(means[1]),
+                     "healthy": functional_healthy_value(name, readout_params)}
+    return out
 
 
-def _rows(subjects, ids, species, sedentary, exercise, benefit, r30, r50, mechanisms, players,
-          phi, sampled_bound, reason) -> pa.Table:
+def _nullable(flags: np.ndarray, defined: np.ndarray) -> pa.Array:
+    """Booleans with null where ``defined`` is False (undefined responder status)."""
+    return pa.array(np.asarray(flags, dtype=bool), type=pa.bool_(),
+                    mask=~np.asarray(defined, dtype=bool))
+
+
+def _rows(subjects, ids, species, sedentary, exercise, benefit, responders, functional,
+          mechanisms, players, phi, sampled_bound, reason) -> pa.Table:
+    """One chunk's rows. ``responders`` is ``(r30, r50, defined)``; ``functional`` maps each
+    functional read-out to ``(n, 2)`` values (exercise, sedentary)."""
     n = len(ids)
     cov = {k: v[:n] for k, v in subjects.covariates.items()}
     data = {
@@ -269,8 +304,13 @@ def _rows(subjects, ids, species, sedentary, exercise, benefit, r30, r50, mechan
     }
     for variant in VARIANT_NAMES:
         data[variant] = subjects.genotype_labels(variant)[:n]
+    r30, r50, defined = responders
     data.update({"sedentary_value": sedentary, "exercise_value": exercise,
-                 "benefit": benefit, "responder30": r30, "responder50": r50})
+                 "benefit": benefit, "responder30": _nullable(r30, defined),
+                 "responder50": _nullable(r50, defined)})
+    for name, values in functional.items():
+        data[name] = values[:, 0]
+        data[f"sedentary_{name}"] = values[:, 1]
     column = {m: i for i, m in enumerate(players)}
     for m in mechanisms:
         data[f"shapley_{m}"] = phi[:, column[m]] if m in column else np.zeros(n)
@@ -354,6 +394,7 @@ class _Sink:
 def _summary(config, condition, prepared, readout, plan, chunk, ok, benefit, phi, players,
              stats, endotypes, runtime) -> dict:
     n_ok = int(ok.sum())
+    n_defined = n_ok - stats["undefined"]
     b = benefit[ok]
     mean = float(b.mean()) if n_ok else float("nan")
     half = 1.96 * float(b.std(ddof=1)) / math.sqrt(n_ok) if n_ok > 1 else float("nan")
@@ -362,8 +403,10 @@ def _summary(config, condition, prepared, readout, plan, chunk, ok, benefit, phi
         "protocol": prepared.protocol.name, "interventions": list(config.interventions),
         "ablate": list(config.ablate), "days": prepared.days, "seed": config.seed,
         "readout": readout, "n": config.n, "failed": stats["failed"],
-        "responder30_rate": stats["r30"] / n_ok if n_ok else float("nan"),
-        "responder50_rate": stats["r50"] / n_ok if n_ok else float("nan"),
+        # rates over the subjects whose responder status is defined (NaN -> null if none)
+        "responder30_rate": stats["r30"] / n_defined if n_defined else float("nan"),
+        "responder50_rate": stats["r50"] / n_defined if n_defined else float("nan"),
+        "responder_undefined": stats["undefined"],
         "mean_benefit": mean, "benefit_ci95": [mean - half, mean + half],
         "benefit_sd": float(b.std(ddof=1)) if n_ok > 1 else float("nan"),
     }

@@ -2,7 +2,10 @@
 
 ``simulate_pair`` solves the requested protocol and the sedentary control with the same
 condition, interventions, ablations and duration, in one batched solve, and summarises the
-primary read-out on the last day.
+primary read-out on the last day: benefit, responder status (null where the sedentary deficit
+from health is too small for a relative reduction to mean anything, e.g. sham; see
+:func:`exerpain.model.readouts.minimal_deficit`) and the functional read-outs
+(:mod:`exerpain.model.function`).
 """
 
 from __future__ import annotations
@@ -13,8 +16,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from exerpain.errors import InputError
+from exerpain.model.function import functional_healthy_value, functional_names
 from exerpain.model.protocols import PRESETS
-from exerpain.model.readouts import PRIMARY_READOUT, benefit, healthy_value
+from exerpain.model.readouts import PRIMARY_READOUT, benefit, healthy_value, responder_status
 from exerpain.model.registry import Model
 from exerpain.simulate.scenario import Scenario
 from exerpain.simulate.solve import Trajectory, solve
@@ -55,6 +59,8 @@ def summarise(scenario: Scenario, trajectory: Trajectory, model: Model) -> dict:
     healthy = healthy_value(readout, params["readout"])
     gain = float(benefit(readout, exercise, sedentary))
     deficit = float(benefit(readout, healthy, sedentary))
+    r30, r50, defined = responder_status(readout, exercise, sedentary, healthy,
+                                         params["readout"])
     return {
         "condition": condition.name,
         "species": condition.species,
@@ -69,8 +75,24 @@ def summarise(scenario: Scenario, trajectory: Trajectory, model: Model) -> dict:
         "healthy_value": healthy,
         "benefit": gain,
         "benefit_fraction": gain / deficit if deficit > 1e-9 else float("nan"),
+        "responder30": bool(r30) if defined else None,
+        "responder50": bool(r50) if defined else None,
+        "functional": functional_summary(condition.kind, trajectory, params["readout"]),
         "status": dict(zip(RUNS, trajectory.status, strict=True)),
     }
+
+
+def functional_summary(kind: str, trajectory: Trajectory, readout_params: dict) -> dict:
+    """``{name: {"exercise", "sedentary", "healthy"}}``: each functional read-out on the last
+    day of both runs, and in health (units of the read-out)."""
+    out = {}
+    for name in functional_names(kind):
+        values = trajectory.observables.get(name)
+        if values is None:  # a model without the injury module
+            continue
+        out[name] = {"exercise": float(values[0, -1]), "sedentary": float(values[1, -1]),
+                     "healthy": functional_healthy_value(name, readout_params)}
+    return out
 
 
 def simulate_pair(condition: str, protocol: str = "sedentary", interventions=(), ablate=(),

@@ -22,6 +22,7 @@ import optimistix as optx
 from jax import Array
 
 from exerpain.errors import InputError
+from exerpain.model.function import functional_readouts
 from exerpain.model.readouts import READOUTS
 from exerpain.model.registry import Model, ModelInputs
 from exerpain.simulate.scenario import Prepared
@@ -81,13 +82,15 @@ def initial_state(model: Model, inputs: ModelInputs, t0: Array, steady: bool
 
 
 def observer(model: Model, kind: str):
-    """``(t, y, inputs) -> observables``: site pain factors, drive and the kind's read-outs."""
+    """``(t, y, inputs) -> observables``: site pain factors, drive, the kind's pain read-outs
+    and its functional read-outs (:mod:`exerpain.model.function`)."""
     readouts = READOUTS[kind]
 
     def observe(t, y, inputs):
         obs = model.nociceptive_drive(t, y, inputs)
         for name, fn in readouts.items():
             obs[name] = fn(obs["nociceptive_drive"], inputs.params["readout"])
+        obs.update(functional_readouts(kind, model.unpack(y), inputs.params["readout"]))
         return obs
 
     return observe
@@ -100,7 +103,7 @@ class Trajectory:
     days: (n_days,) day index 0..N.
     states: (batch, n_days, n_states) state values, names in ``state_names``.
     observables: name -> (batch, n_days): site pain factors, ``nociceptive_drive`` and the
-        read-outs of the batch's species.
+        pain and functional read-outs of the batch's species.
     status: (batch,) ``"ok"`` or the reason the run failed.
     """
 
