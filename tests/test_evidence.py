@@ -14,7 +14,13 @@ import typer
 from typer.testing import CliRunner
 
 from exerpain.errors import InputError
-from exerpain.evidence import load_findings, load_outcomes, load_studies, pool_outcome
+from exerpain.evidence import (
+    load_findings,
+    load_outcomes,
+    load_studies,
+    load_timecourses,
+    pool_outcome,
+)
 from exerpain.interfaces.evidence_cli import evidence_app
 
 DATA = Path(str(resources.files("exerpain.evidence").joinpath("data")))
@@ -64,6 +70,21 @@ def test_referential_integrity():
     known = set(load_studies()["study_id"])
     assert set(load_outcomes()["study_id"]) <= known
     assert set(load_findings()["study_id"]) <= known
+    assert set(load_timecourses()["study_id"]) <= known
+
+
+def test_timecourses_hold_values_and_dated_statements():
+    """Published courses: numbers where a source gave them, dated statements otherwise;
+    every row says where it was seen and whether it came from text, a table or a figure."""
+    tc = load_timecourses()
+    values = tc[tc["readout"] != "course_statement"]
+    statements = tc[tc["readout"] == "course_statement"]
+    assert len(values) >= 5 and values["mean"].notna().all()
+    assert len(statements) >= 20 and statements["notes"].str.len().gt(10).all()
+    assert tc["url_seen"].str.startswith("http").all()
+    assert set(tc["value_source"]) <= {"text", "table", "figure"}
+    ncv = values.query("series_id == 'gholami2018_dpn_ex_ncv_sural'").set_index("day")["mean"]
+    assert (ncv[0.0], ncv[84.0]) == (35.2, 37.3)
 
 
 def test_blank_cell_is_unknown_not_zero():
@@ -77,13 +98,16 @@ def test_blank_cell_is_unknown_not_zero():
     ("outcomes.csv", 2, "ci_high", "0.1",
      "outcomes.csv: row 2, column 'effect, ci_low, ci_high'.*outside"),
     ("findings.csv", 5, "direction", "sideways", "findings.csv: row 5, column 'direction'"),
+    ("timecourses.csv", 2, "spread_kind", "stderr", "timecourses.csv: row 2, column "
+     "'spread_kind'"),
+    ("timecourses.csv", 2, "mean", "", "timecourses.csv: row 2.*mean is required"),
     ("studies.csv", 2, "url_seen", "", "studies.csv: row 2, column 'url_seen'"),
 ])
 def test_corrupt_copy_names_file_row_and_column(tmp_path, file, row, column, value, match):
     data = copy_data(tmp_path)
     edit_cell(data / file, row, column, value)
     loader = {"outcomes.csv": load_outcomes, "findings.csv": load_findings,
-              "studies.csv": load_studies}[file]
+              "studies.csv": load_studies, "timecourses.csv": load_timecourses}[file]
     with pytest.raises(InputError, match=match):
         loader(data)
 

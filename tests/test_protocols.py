@@ -10,6 +10,7 @@ from scipy.integrate import solve_ivp
 from exerpain.errors import InputError
 from exerpain.model.protocols import (
     PRESETS,
+    _adaptation,
     _impulse_response,
     load_protocol,
     resolve_protocol,
@@ -39,6 +40,22 @@ def test_impulse_response_matches_numerical_integration(start, stop, tau):
                     max_step=0.05)
     closed = np.asarray(_impulse_response(jnp.asarray(ts), load, start, stop, tau))
     np.testing.assert_allclose(closed, sol.y[0], rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("tau_on,tau_off", [(10.0, 14.0), (3.0, 60.0), (30.0, 5.0)])
+def test_adaptation_builds_and_decays_with_its_own_time_constants(tau_on, tau_off):
+    """Closed form of dA/dt = (s - A)/tau_on in training, -A/tau_off after it, against
+    solve_ivp; saturation, build-up and decay are separate parameters."""
+    level, start, stop = 0.8, 3.0, 38.0
+    ts = np.linspace(0.0, 110.0, 60)
+    sol = solve_ivp(lambda t, a: [(level - a[0]) / tau_on if start <= t < stop
+                                  else (-a[0] / tau_off if t >= stop else 0.0)],
+                    (ts[0], ts[-1]), [0.0], t_eval=ts, rtol=1e-10, atol=1e-12, max_step=0.05)
+    closed = np.asarray(_adaptation(jnp.asarray(ts), level, start, stop, tau_on, tau_off))
+    np.testing.assert_allclose(closed, sol.y[0], rtol=1e-4, atol=1e-6)
+    after = np.asarray(_adaptation(jnp.asarray([stop, stop + tau_off]), level, start, stop,
+                                   tau_on, tau_off))
+    np.testing.assert_allclose(after[1] / after[0], np.exp(-1.0), rtol=1e-9)
 
 
 def test_protocol_file_yaml_and_json(tmp_path):

@@ -19,6 +19,7 @@ functions, so the value a calibration fits is the value validation shows.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from functools import cache
 
@@ -28,6 +29,7 @@ import numpy as np
 from jax import Array
 
 from exerpain.model.conditions import get_condition
+from exerpain.model.function import functional_readouts
 from exerpain.model.readouts import READOUT_DIRECTION, READOUTS, measure
 from exerpain.model.registry import Model, ModelInputs
 from exerpain.population.sampling import Subjects, draw_subjects
@@ -41,13 +43,27 @@ COHORT_SEED = 11
 
 @dataclass(frozen=True)
 class SingleRun:
-    """``quantity`` (a qualified state name or an observable) of one run on ``day``."""
+    """``quantity`` (a qualified state name or an observable) of one run on ``day``.
+
+    ``interventions`` act in both arms as in :func:`exerpain.simulate.pair.simulate_pair`;
+    ``start_day``/``stop_day`` reschedule the protocol (e.g. preconditioning, washout).
+    ``log`` takes the natural logarithm of the quantity (e.g. log nociceptive drive).
+    """
 
     condition: str
     protocol: str
     day: int
     quantity: str
     days: int | None = None
+    interventions: tuple[str, ...] = ()
+    start_day: float | None = None
+    stop_day: float | None = None
+    log: bool = False
+
+    @property
+    def scenario(self) -> tuple:
+        return (self.condition, self.protocol, self.days or max(self.day, 1),
+                self.interventions, self.start_day, self.stop_day)
 
 
 @dataclass(frozen=True)
@@ -65,24 +81,70 @@ class CohortSMD:
         return self.condition, self.protocol, self.days
 
 
-Experiment = SingleRun | CohortSMD
+COMBINE = {
+    "difference": lambda a, b: a - b,
+    "ratio": lambda a, b: a / b,
+    "kept": lambda a, b, c, d: (a - b) / (c - d),
+}
+"""How a :class:`Contrast` combines its parts: ``difference`` a - b, ``ratio`` a / b,
+``kept`` (a - b) / (c - d) (e.g. the part of an exercise effect left under a blockade, or
+left weeks after training stopped)."""
+
+
+@dataclass(frozen=True)
+class Contrast:
+    """A contrast of single runs, combined by :data:`COMBINE` ``[how]``."""
+
+    how: str
+    parts: tuple[SingleRun, ...]
+
+    def __post_init__(self) -> None:
+        if self.how not in COMBINE:
+            raise ValueError(f"Contrast.how: {self.how!r} not in {sorted(COMBINE)}")
+
+
+Experiment = SingleRun | CohortSMD | Contrast
+
+
+def kept_under(condition: str, protocol: str, blockade: str, quantity: str, day: int,
+               log: bool = False) -> Contrast:
+    """Share of the exercise effect on ``quantity`` left under ``blockade``, like with like as
+    the experiments did: (exercise + blockade - sedentary + blockade) / (exercise -
+    sedentary). With ``log``, on the logarithm of the quantity (e.g. nociceptive drive)."""
+    def run(p: str, iv: tuple[str, ...]) -> SingleRun:
+        return SingleRun(condition, p, day, quantity, interventions=iv, log=log)
+
+    b = (blockade,)
+    return Contrast("kept", (run(protocol, b), run("sedentary", b), run(protocol, ()),
+                             run("sedentary", ())))
+
+
+def benefit_of(condition: str, protocol: str, day: int, quantity: str, **kw) -> Contrast:
+    """Exercise minus sedentary ``quantity`` on ``day`` (interventions in both arms)."""
+    return Contrast("difference", (SingleRun(condition, protocol, day, quantity, **kw),
+                                   SingleRun(condition, "sedentary", day, quantity, **kw)))
 
 
 @cache
-def prepared(condition: str, protocol: str, days: int | None = None) -> Prepared:
+def prepared(condition: str, protocol: str, days: int | None = None,
+             interventions: tuple[str, ...] = (), start_day: float | None = None,
+             stop_day: float | None = None) -> Prepared:
     """Solver arrays of a scenario (its parameters are replaced at run time); built eagerly
     even when first asked for inside a traced function, so the cache holds concrete arrays."""
     with jax.ensure_compile_time_eval():
-        return Scenario.create(condition=condition, protocol=protocol, days=days).build(
-            Model.default())
+        return Scenario.create(condition=condition, protocol=protocol, days=days,
+                               interventions=interventions, start_day=start_day,
+                               stop_day=stop_day).build(Model.default())
 
 
 def _observe_all(model: Model, t: Array, y: Array, inputs: ModelInputs) -> dict[str, Array]:
-    """States, nociceptive drive and every read-out of every species."""
-    obs = {**model.unpack(y), **model.nociceptive_drive(t, y, inputs)}
-    for fns in READOUTS.values():
+    """States, nociceptive drive and every read-out (pain and function) of every species."""
+    state = model.unpack(y)
+    obs = {**state, **model.nociceptive_drive(t, y, inputs)}
+    for kind, fns in READOUTS.items():
         for name, fn in fns.items():
             obs[name] = fn(obs["nociceptive_drive"], inputs.params["readout"])
+        obs.update(functional_readouts(kind, state, inputs.params["readout"]))
     return obs
 
 
@@ -107,7 +169,7 @@ class Batch:
 
 
 def _single_batch(e: SingleRun, params: dict) -> Batch:
-    prep = prepared(e.condition, e.protocol, e.days or max(e.day, 1))
+    prep = prepared(*e.scenario)
     applied = get_condition(e.condition).apply(params)
     inputs = prep.inputs._replace(params=jax.tree.map(jnp.asarray, applied))
     return Batch(stack_trees([inputs]), prep.t0, prep.jump_ts, float(e.day))
@@ -126,14 +188,23 @@ def _cohort_batches(cohort: tuple, params: dict, n: int, seed: int) -> tuple[Bat
                  for p in arms)
 
 
+def _parts(experiments: tuple[Experiment, ...]) -> list[SingleRun | CohortSMD]:
+    """Every single run and cohort the experiments need (contrasts unfolded)."""
+    out: list = []
+    for e in experiments:
+        out += list(e.parts) if isinstance(e, Contrast) else [e]
+    return out
+
+
 def run_experiments(experiments: tuple[Experiment, ...], params: dict, n: int = COHORT_SIZE,
                     seed: int = COHORT_SEED) -> tuple[Array, Array]:
     """Values of ``experiments`` with ``params`` and each one's failure code (0 = ok), from
-    one vmapped solve of all their runs."""
+    one vmapped solve of all their runs (a run shared by several experiments is solved
+    once)."""
     batches: list[Batch] = []
     where: dict = {}
-    for e in experiments:
-        key = e.cohort if isinstance(e, CohortSMD) else e
+    for e in _parts(experiments):
+        key = e.cohort if isinstance(e, CohortSMD) else (e.scenario, e.day)
         if key in where:
             continue
         where[key] = len(batches)
@@ -151,33 +222,47 @@ def run_experiments(experiments: tuple[Experiment, ...], params: dict, n: int = 
     def rows(tree, i: int):
         return jax.tree.map(lambda x: x[offsets[i]:offsets[i + 1]], tree)
 
+    def single(e: SingleRun) -> tuple[Array, Array]:
+        i = where[(e.scenario, e.day)]
+        value = rows(obs[e.quantity], i)[0]
+        return (jnp.log(value) if e.log else value), rows(codes, i)[0]
+
+    def cohort(e: CohortSMD) -> tuple[Array, Array]:
+        arms, failed = [], jnp.asarray(0)
+        for arm in (0, 1):
+            i = where[e.cohort] + arm
+            z = jax.random.normal(
+                jax.random.fold_in(jax.random.key(seed), _noise_stream(e.readout, arm)),
+                (sizes[i],))
+            arms.append(measure(e.readout, rows(obs[e.readout], i),
+                                rows(inputs.params["readout"], i), z))
+            failed = jnp.maximum(failed, jnp.max(rows(codes, i)))
+        return standardised_mean_difference(e.readout, *arms), failed
+
     values, failures = [], []
     for e in experiments:
-        if isinstance(e, CohortSMD):
-            arms = []
-            for arm in (0, 1):
-                i = where[e.cohort] + arm
-                z = jax.random.normal(
-                    jax.random.fold_in(jax.random.key(seed), _noise_stream(e.readout, arm)),
-                    (sizes[i],))
-                arms.append(measure(e.readout, rows(obs[e.readout], i),
-                                    rows(inputs.params["readout"], i), z))
-                failures.append(jnp.max(rows(codes, i)))
-            values.append(standardised_mean_difference(e.readout, *arms))
+        if isinstance(e, Contrast):
+            got = [single(part) for part in e.parts]
+            value = COMBINE[e.how](*(v for v, _ in got))
+            code = jnp.max(jnp.stack([c for _, c in got]))
         else:
-            i = where[e]
-            values.append(rows(obs[e.quantity], i)[0])
-            failures.append(rows(codes, i)[0])
+            value, code = cohort(e) if isinstance(e, CohortSMD) else single(e)
+        values.append(value)
+        failures.append(code)
     return jnp.stack(values), jnp.stack(failures)
 
 
 def _noise_stream(readout: str, arm: int) -> int:
-    """A fixed random stream per read-out and arm (measurement error draws)."""
-    return 1_000_003 + 2 * sorted(READOUT_DIRECTION).index(readout) + arm
+    """A fixed random stream per read-out (or biomarker) and arm (measurement error draws)."""
+    names = sorted(READOUT_DIRECTION)
+    index = names.index(readout) if readout in names else zlib.crc32(readout.encode()) % 10_007
+    return 1_000_003 + 2 * index + arm
 
 
 def standardised_mean_difference(readout: str, exercise: Array, sedentary: Array) -> Array:
-    """SMD of exercise vs sedentary (positive = less pain), pooled SD of the two arms as
-    between independent groups (no small-sample correction)."""
+    """SMD of exercise vs sedentary (positive = less pain; for a biomarker, a model state,
+    positive = higher with exercise), pooled SD of the two arms as between independent groups
+    (no small-sample correction)."""
     pooled = jnp.sqrt((jnp.var(exercise, ddof=1) + jnp.var(sedentary, ddof=1)) / 2.0)
-    return READOUT_DIRECTION[readout] * (jnp.mean(exercise) - jnp.mean(sedentary)) / pooled
+    direction = READOUT_DIRECTION.get(readout, 1.0)
+    return direction * (jnp.mean(exercise) - jnp.mean(sedentary)) / pooled

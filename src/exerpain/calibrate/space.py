@@ -25,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import Array
 
+from exerpain.model.conditions import CONDITIONS
 from exerpain.model.parameters import Parameter
 from exerpain.model.registry import Model
 
@@ -87,7 +88,8 @@ def free_space(model: Model, declared: list[tuple[str, Parameter]] | None = None
                ) -> ParameterSpace:
     """The free parameters of ``model`` around the declared (prior) values."""
     rows = declared if declared is not None else model.parameter_table()
-    mechanism_groups = set(model.mechanism_names) | {"exercise", "readout"}
+    mechanism_groups = set(model.mechanism_names) | {"exercise", "readout", "condition"}
+    linked = {key for c in CONDITIONS.values() for key in c.linked}
     keys, low, high, nominal, excluded = [], [], [], [], {}
     for group, p in rows:
         key = (group, p.name)
@@ -98,6 +100,8 @@ def free_space(model: Model, declared: list[tuple[str, Parameter]] | None = None
             continue
         if key in EXCLUDED:
             excluded[name] = EXCLUDED[key]
+        elif name in linked:
+            excluded[name] = "set by each condition from its own parameters (group condition)"
         elif p.value <= p.low or p.value >= p.high:
             excluded[name] = "nominal on a bound of its range (structural; set by conditions)"
         else:

@@ -11,6 +11,7 @@ from exerpain.evidence.load import (
     load_findings,
     load_outcomes,
     load_studies,
+    load_timecourses,
     with_citations,
 )
 from exerpain.evidence.meta import (
@@ -29,6 +30,7 @@ __all__ = [
     "SubgroupResult",
     "clear_cache",
     "load_findings",
+    "load_timecourses",
     "load_outcomes",
     "load_studies",
     "pool",

@@ -129,6 +129,15 @@ def load_findings(data_dir: str | Path | None = None) -> pd.DataFrame:
     return table.copy()
 
 
+def load_timecourses(data_dir: str | Path | None = None) -> pd.DataFrame:
+    """Published courses over time (group means by day, and dated course statements), see
+    :class:`~exerpain.evidence.schema.TimePoint`."""
+    key = _key(data_dir)
+    table = _parse("timecourses.csv", key)
+    _check_study_ids("timecourses.csv", table, key)
+    return table.copy()
+
+
 def with_citations(table: pd.DataFrame, data_dir: str | Path | None = None) -> pd.DataFrame:
     """``table`` with the study's ``citation`` and ``doi_or_pmid`` joined on ``study_id``."""
     studies = load_studies(data_dir)[["study_id", "citation", "doi_or_pmid"]]

@@ -113,9 +113,48 @@ class Finding(_Row):
     url_seen: str = Url
 
 
+class TimePoint(_Row):
+    """One time point of a published course (``timecourses.csv``): a group mean on ``day``
+    (rodents: days after injury, negative = before; humans: days after the start of training)
+    with its spread, or, with readout ``course_statement`` and no mean, a dated statement about
+    the course ("allodynia from day 1 through day 180") quoted in ``notes``. ``value_source``
+    says whether the number was read from text, a table or a figure."""
+
+    series_id: str = Slug
+    study_id: str = Slug
+    condition: Condition
+    species: Species
+    sex: Literal["male", "female", "mixed", "unknown"]
+    arm: Literal["sedentary", "exercise", "sham", "naive", "control"]
+    modality: str = Text
+    intensity: str | None = None
+    minutes_per_session: str | None = None
+    sessions_per_week: str | None = None
+    start_day: float | None = None
+    stop_day: float | None = None
+    readout: str = Field(pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")
+    day: float = Field(ge=-400, le=5000)
+    mean: float | None = None
+    spread: float | None = Field(default=None, ge=0)
+    spread_kind: Literal["sd", "sem", "ci95_halfwidth", "none"]
+    n: int | None = Field(default=None, gt=0)
+    value_source: Literal["text", "table", "figure"]
+    url_seen: str = Url
+    notes: str | None = None
+
+    @model_validator(mode="after")
+    def _statement_or_value(self) -> TimePoint:
+        if self.readout != "course_statement" and self.mean is None:
+            raise ValueError("mean is required unless readout is course_statement")
+        if self.readout == "course_statement" and not self.notes:
+            raise ValueError("a course_statement needs the statement in notes")
+        return self
+
+
 TABLES: dict[str, type[_Row]] = {
     "studies.csv": Study,
     "outcomes.csv": Outcome,
     "findings.csv": Finding,
+    "timecourses.csv": TimePoint,
 }
 """File name -> row model."""

@@ -1,262 +1,437 @@
-"""Validation: the model against published findings, one check per finding.
+"""Validation: the model against published findings, one check per finding, and how much
+each check can tell.
 
-Each :class:`Finding` states the published claim (a direction, a blockade result, or a
-magnitude with its interval), the citation, and how the model is put to the same test
-(condition, protocol, read-out or mediator, day). ``validate()`` runs them all and reports
-the model's value and pass/fail. Thresholds used for words: "abolished" = less than half of
-the exercise benefit left; "not abolished" = more than three quarters left; "no difference"
-= within 10% of the sedentary value. Quantitative findings are the calibration targets
-(:mod:`exerpain.calibrate.targets`), measured by the same virtual experiments the calibration
-fits: effect sizes as the standardised mean difference between the exercise and sedentary
-arms of a virtual cohort with measurement error (pooled SD, no small-sample correction).
-Each row says whether calibration fits it (``fitted``) or never sees it (``held-out``).
+Each :class:`Finding` states the published claim, the citation, the virtual experiment that
+puts the model to the same test (:mod:`exerpain.calibrate.experiments`, the functions the
+calibration fits, so the value validation shows is the value calibration fits) and the
+:class:`Check` its value must pass. Every experiment of every finding is one vmapped solve.
+
+Words become numbers by fixed rules:
+
+- "abolished" = less than half of the exercise effect left, "not abolished" = more than
+  three quarters left. Blockades compare like with like, as the experiments did: exercise +
+  blockade against sedentary + blockade, over exercise against sedentary. Each blockade is
+  checked twice, on the read-out and on log nociceptive drive (so that the read-out's floor
+  cannot do the abolishing), and passes only if both agree;
+- "hypersensitive" = sedentary threshold below 75% of the sham animal's on the same day;
+- "no difference" = within 10% of the sedentary value;
+- quantitative findings (the calibration targets, :mod:`exerpain.calibrate.targets`): inside
+  the published 95% interval.
+
+**Informativeness.** A check is evidence only if some plausible parameter values would fail
+it. :func:`validate` draws ``draws`` parameter sets from the calibration prior (every free
+parameter ``theta ~ Normal(theta_declared, PRIOR_SD)`` on the logit scale of its range,
+:mod:`exerpain.calibrate.space`) and reports, per finding, the share of draws under which
+the check fails (draws whose solve fails are left out and counted). A finding no draw fails
+is ``structural``: it tests what the model's structure guarantees, not the biology, and it
+leaves the pass rate. Each row's ``kind`` is ``fitted`` (calibration fits it, or the model was
+built from it), ``held-out`` or ``structural``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
-from exerpain.calibrate.targets import TARGETS, Target, measure_all
+from exerpain.calibrate.experiments import (
+    Contrast,
+    Experiment,
+    SingleRun,
+    benefit_of,
+    kept_under,
+    run_experiments,
+)
+from exerpain.calibrate.space import PRIOR_SD, free_space, to_theta
+from exerpain.calibrate.targets import BLOCKADE_TARGETS, TARGETS, Target
 from exerpain.model.registry import Model
-from exerpain.simulate.pair import PairResult, simulate_pair
 
 RODENT_DAYS = 42
+DRAWS = 32
+"""Default number of prior draws for informativeness (``exerpain validate --draws``)."""
+DRAW_SEED = 2026
+VF = "withdrawal_threshold_g"
+DRIVE = "nociceptive_drive"
+
+
+@dataclass(frozen=True)
+class Check:
+    """``lo < value < hi`` (either bound may be open: ``None``)."""
+
+    lo: float | None = None
+    hi: float | None = None
+
+    def __call__(self, value: np.ndarray) -> np.ndarray:
+        ok = np.isfinite(value)
+        if self.lo is not None:
+            ok &= value > self.lo
+        if self.hi is not None:
+            ok &= value < self.hi
+        return ok
+
+    def text(self) -> str:
+        if self.lo is not None and self.hi is not None:
+            return f"in ({self.lo:.3g}, {self.hi:.3g})"
+        return f"> {self.lo:.3g}" if self.lo is not None else f"< {self.hi:.3g}"
+
+
+ABOLISHED, NOT_ABOLISHED = Check(hi=0.5), Check(lo=0.75)
+UP, DOWN, UNCHANGED = Check(lo=1.0), Check(hi=1.0), Check(0.9, 1.1)
+POSITIVE = Check(lo=0.0)
+HYPERSENSITIVE = Check(hi=0.75)
 
 
 @dataclass(frozen=True)
 class Finding:
+    """A published finding, the experiment that tests it and the check on its value.
+
+    ``also``: further experiments that must pass the same check (a blockade on log
+    nociceptive drive). ``fitted``: calibration fits it, or the model was built from it
+    (``note`` says which).
+    """
+
     id: str
     mechanism: str
     citation: str
     claim: str
-    expected: str
-    evaluate: Callable[[], tuple[float, bool]]
-    fitted: bool = False  # True: calibration fits this finding (False: held out)
+    experiment: Experiment
+    check: Check
+    fitted: bool = False
+    also: tuple[Experiment, ...] = ()
+    note: str = ""
+    expected: str = field(default="")
+
+    def expectation(self) -> str:
+        return self.expected or self.check.text()
 
 
-@cache
-def _pair(condition: str, protocol: str, interventions: tuple = (), days: int | None = None,
-          start_day: float | None = None, stop_day: float | None = None) -> PairResult:
-    return simulate_pair(condition, protocol, interventions=interventions, days=days,
-                         start_day=start_day, stop_day=stop_day)
+# --- experiment builders ------------------------------------------------------------------
+def _blockade(id_: str, mechanism: str, citation: str, claim: str, condition: str,
+              protocol: str, blockade: str, check: Check, note: str = "") -> Finding:
+    """Checked on the read-out and on log nociceptive drive; fitted where the log-drive
+    version is a calibration target (:data:`exerpain.calibrate.targets.BLOCKADE_TARGETS`)."""
+    return Finding(id_, mechanism, citation, claim,
+                   kept_under(condition, protocol, blockade, VF, RODENT_DAYS), check,
+                   also=(kept_under(condition, protocol, blockade, DRIVE, RODENT_DAYS, True),),
+                   note=note, fitted=id_ in BLOCKADE_TARGETS,
+                   expected=f"benefit kept {check.text()} (read-out and log drive)")
 
 
-def _benefit(condition, protocol, interventions=(), days=RODENT_DAYS, **kw) -> float:
-    return _pair(condition, protocol, tuple(interventions), days, **kw).summary["benefit"]
+def _ratio(condition: str, protocol: str, quantity: str, day: int) -> Contrast:
+    """Exercise / sedentary value of a state or read-out on ``day``."""
+    return Contrast("ratio", (SingleRun(condition, protocol, day, quantity),
+                              SingleRun(condition, "sedentary", day, quantity)))
 
 
-def _kept(condition, protocol, intervention, days=RODENT_DAYS) -> float:
-    return _benefit(condition, protocol, (intervention,), days) / _benefit(
-        condition, protocol, (), days)
+def _injury_ratio(condition: str, quantity: str, day: int) -> Contrast:
+    """Sedentary injured / sham value on ``day``."""
+    return Contrast("ratio", (SingleRun(condition, "sedentary", day, quantity),
+                              SingleRun("sham", "sedentary", day, quantity)))
 
 
-def _ratio(condition, protocol, state, day, days=RODENT_DAYS) -> float:
-    """Exercise / sedentary value of a state on ``day``."""
-    tr = _pair(condition, protocol, (), days).trajectory
-    j = tr.state_names.index(state)
-    return float(tr.states[0, day, j] / tr.states[1, day, j])
-
-
-def _injury_ratio(condition, state, day, days=RODENT_DAYS) -> float:
-    """Sedentary injured / healthy value of a state on ``day``."""
-    tr = _pair(condition, "sedentary", (), days).trajectory
-    j = tr.state_names.index(state)
-    return float(tr.states[1, day, j] / tr.states[1, 0, j])
-
-
-@cache
-def target_values() -> dict[str, float]:
-    """Model value of every calibration target (:mod:`exerpain.calibrate.targets`) with the
-    shipped defaults, each virtual cohort simulated once."""
-    model = Model.default()
-    values, code = _measure_targets()(model.default_params())
-    if int(code) != 0:
-        raise RuntimeError("a calibration target's simulation failed with the defaults")
-    return {t.id: float(v) for t, v in zip(TARGETS, np.asarray(values), strict=True)}
-
-
-@cache
-def _measure_targets():
-    return jax.jit(lambda params: measure_all(TARGETS, params))
+def _benefit_fraction(condition: str, protocol: str, day: int, **kw) -> Contrast:
+    """Exercise benefit over the sedentary deficit from sham, on the read-out."""
+    return Contrast("kept", (SingleRun(condition, protocol, day, VF, **kw),
+                             SingleRun(condition, "sedentary", day, VF),
+                             SingleRun("sham", "sedentary", day, VF),
+                             SingleRun(condition, "sedentary", day, VF)))
 
 
 def _target_finding(t: Target, mechanism: str) -> Finding:
-    """A quantitative calibration target as a finding: the model inside the published 95%
-    interval (or ``target +/- 1.96 sd``)."""
+    """A quantitative calibration target: the model inside the published 95% interval."""
     lo, hi = t.interval()
-    return Finding(t.id, mechanism, t.citation, t.claim, f"in [{lo:.3g}, {hi:.3g}]",
-                   lambda: _within(target_values()[t.id], lo, hi), fitted=not t.held_out)
-
-
-def _direction(value: float, up: bool) -> tuple[float, bool]:
-    return value, (value > 1.0) if up else (value < 1.0)
-
-
-def _lt(value: float, bound: float) -> tuple[float, bool]:
-    return value, value < bound
-
-
-def _gt(value: float, bound: float) -> tuple[float, bool]:
-    return value, value > bound
-
-
-def _within(value: float, lo: float, hi: float) -> tuple[float, bool]:
-    return value, lo <= value <= hi
+    return Finding(t.id, mechanism, t.citation, t.claim, t.measure, Check(lo, hi),
+                   fitted=not t.held_out, expected=f"in [{lo:.3g}, {hi:.3g}]")
 
 
 STAGG = "Stagg 2011, doi:10.1097/ALN.0b013e318210f880"
 BOBINSKI = "Bobinski 2018, doi:10.1097/j.pain.0000000000001109"
 VTA = "Mol Pain 2016, PMC5140073"
+COBIANCHI = "Cobianchi 2010, doi:10.1016/j.neuroscience.2010.03.035"
+NEGATIVE = ("negative control, not a published finding: a blockade of a route that carries "
+            "a minor part of exercise's effect in the model must not remove most of it")
 _TARGET = {t.id: t for t in TARGETS}
 CCI, TM = "cci", "treadmill-moderate"
 
+
+def _course(id_: str, citation: str, claim: str, condition: str, day: int,
+            check: Check = HYPERSENSITIVE) -> Finding:
+    """A dated statement about the sedentary course (``timecourses.csv``)."""
+    return Finding(id_, "injury", citation, claim, _injury_ratio(condition, VF, day), check,
+                   expected=f"sedentary / sham threshold on day {day} {check.text()}")
+
+
 FINDINGS: tuple[Finding, ...] = (
-    # --- blockades ---------------------------------------------------------------------
-    Finding("stagg-naloxone-systemic", "opioid", STAGG, "systemic naloxone abolishes exercise "
-            "analgesia", "benefit kept < 0.5", lambda: _lt(_kept(CCI, TM, "naloxone"), 0.5)),
-    Finding("stagg-naloxone-peripheral", "opioid", STAGG, "peripheral naloxone methiodide does "
-            "not", "benefit kept > 0.75",
-            lambda: _gt(_kept(CCI, TM, "naloxone-peripheral"), 0.75)),
-    Finding("stagg-naloxone-brain", "opioid", STAGG, "i.c.v. naloxone methiodide abolishes it",
-            "benefit kept < 0.5", lambda: _lt(_kept(CCI, TM, "naloxone-brain"), 0.5)),
-    Finding("stagg-naloxone-spinal", "opioid", STAGG, "intrathecal naloxone methiodide does "
-            "not", "benefit kept > 0.75", lambda: _gt(_kept(CCI, TM, "naloxone-spinal"), 0.75)),
-    Finding("stagg-naltrexone-continuous", "opioid", STAGG, "continuous naltrexone prevents "
-            "the effect", "benefit kept < 0.5",
-            lambda: _lt(_kept(CCI, TM, "naltrexone-continuous"), 0.5)),
-    Finding("bobinski-il4-ko", "inflammation", BOBINSKI, "no exercise analgesia in IL-4-/- "
-            "mice", "benefit kept < 0.5",
-            lambda: _lt(_kept("pnsl", "treadmill-low", "il4-ko"), 0.5)),
-    Finding("vta-silencing", "dopaminergic", VTA, "silencing VTA dopamine neurons offsets "
-            "treadmill hypoalgesia", "benefit kept < 0.5",
-            lambda: _lt(_kept("pnsl", "treadmill-low", "vta-silencing"), 0.5)),
-    Finding("leung-il10-blockade", "inflammation", "Leung 2016, PMID 26230740 (muscle pain)",
-            "IL-10 blockade abolishes exercise analgesia", "benefit kept < 0.5",
-            lambda: _lt(_kept(CCI, TM, "il10-ko"), 0.5)),
-    # --- mechanism directions, exercise vs sedentary injured -----------------------------
+    # --- blockades (both arms blocked; read-out and log drive) -------------------------
+    _blockade("stagg-naloxone-systemic", "opioid", STAGG,
+              "systemic naloxone abolishes exercise analgesia", CCI, TM, "naloxone", ABOLISHED),
+    _blockade("stagg-naloxone-peripheral", "opioid", STAGG,
+              "peripheral naloxone methiodide does not", CCI, TM, "naloxone-peripheral",
+              NOT_ABOLISHED),
+    _blockade("stagg-naloxone-brain", "opioid", STAGG,
+              "i.c.v. naloxone methiodide abolishes it", CCI, TM, "naloxone-brain", ABOLISHED),
+    _blockade("stagg-naloxone-spinal", "opioid", STAGG,
+              "intrathecal naloxone methiodide does not", CCI, TM, "naloxone-spinal",
+              NOT_ABOLISHED),
+    _blockade("stagg-naltrexone-continuous", "opioid", STAGG,
+              "continuous naltrexone prevents the effect", CCI, TM, "naltrexone-continuous",
+              ABOLISHED),
+    _blockade("bobinski-il4-ko", "inflammation", BOBINSKI,
+              "no exercise analgesia in IL-4-/- mice", "pnsl", "treadmill-low", "il4-ko",
+              ABOLISHED),
+    _blockade("vta-silencing", "dopaminergic", VTA,
+              "silencing VTA dopamine neurons offsets treadmill hypoalgesia", "pnsl",
+              "treadmill-low", "vta-silencing", ABOLISHED),
+    _blockade("leung-il10-blockade", "inflammation", "Leung 2016, PMID 26230740 (muscle pain)",
+              "IL-10 blockade abolishes exercise analgesia", CCI, TM, "il10-ko", ABOLISHED),
+    _blockade("negative-control-cb2", "endocannabinoid", "negative control (model check)",
+              "CB2 blockade (AM630) does not abolish treadmill analgesia after CCI", CCI, TM,
+              "am630", NOT_ABOLISHED, NEGATIVE),
+    _blockade("negative-control-trkb", "neurotrophic", "negative control (model check)",
+              "TrkB blockade (ANA-12) does not abolish treadmill analgesia after CCI", CCI, TM,
+              "ana12", NOT_ABOLISHED, NEGATIVE),
+    # --- mechanism directions, exercise vs sedentary injured ---------------------------
     Finding("chen2012-cytokines", "inflammation", "Chen 2012, doi:10.1213/ANE.0b013e31824c4ed4",
             "TNF-a and IL-1b lower in the nerve with exercise (CCI, day 21)",
-            "ratio < 1", lambda: _direction(_ratio(CCI, TM, "inflammation.cytokines", 21),
-                                             False)),
+            _ratio(CCI, TM, "inflammation.cytokines", 21), DOWN),
     Finding("bobinski-il4-up", "inflammation", BOBINSKI, "IL-4 restored by exercise",
-            "ratio > 1", lambda: _direction(_ratio(CCI, TM, "inflammation.il4", 21), True)),
+            _ratio(CCI, TM, "inflammation.il4", 21), UP),
     Finding("bobinski-m2-up", "inflammation", BOBINSKI, "M2 macrophages up with exercise",
-            "ratio > 1",
-            lambda: _direction(_ratio(CCI, TM, "inflammation.m2_fraction", 21), True)),
+            _ratio(CCI, TM, "inflammation.m2_fraction", 21), UP),
     Finding("grace-il10-up", "inflammation", "Grace 2016, doi:10.1097/j.pain.0000000000000607",
-            "serum IL-10 up with running", "ratio > 1",
-            lambda: _direction(_ratio(CCI, "wheel", "inflammation.il10", 21), True)),
-    Finding("cobianchi-microglia-down", "inflammation",
-            "Cobianchi 2010, doi:10.1016/j.neuroscience.2010.03.035",
-            "dorsal-horn microglia fall with running", "ratio < 1",
-            lambda: _direction(_ratio(CCI, TM, "inflammation.microglia", 21), False)),
+            "serum IL-10 up with running", _ratio(CCI, "wheel", "inflammation.il10", 21), UP),
+    Finding("cobianchi-microglia-down", "inflammation", COBIANCHI,
+            "dorsal-horn microglia fall with running",
+            _ratio(CCI, TM, "inflammation.microglia", 21), DOWN),
     Finding("lopez-alvarez-bdnf-spinal-down", "neurotrophic",
             "Lopez-Alvarez 2015, doi:10.1097/j.pain.0000000000000268",
-            "BDNF falls with exercise (spinal/DRG)", "ratio < 1",
-            lambda: _direction(_ratio(CCI, TM, "neurotrophic.bdnf_spinal", 21), False)),
+            "BDNF falls with exercise (spinal/DRG)",
+            _ratio(CCI, TM, "neurotrophic.bdnf_spinal", 21), DOWN),
     Finding("cho-seo-bdnf-peripheral-up", "neurotrophic", "Cho & Seo 2023, J Exerc Rehabil "
-            "19(6)", "BDNF and GAP-43 rise in the DRG with walking (regenerative)", "ratio > 1",
-            lambda: _direction(_ratio("sni", TM, "neurotrophic.bdnf_peripheral", 14), True)),
+            "19(6)", "BDNF and GAP-43 rise in the DRG with walking (regenerative)",
+            _ratio("sni", TM, "neurotrophic.bdnf_peripheral", 14), UP),
     Finding("cho-seo-regeneration", "injury", "Cho & Seo 2023, J Exerc Rehabil 19(6)",
-            "exercise supports regeneration (less damage)", "ratio < 1",
-            lambda: _direction(_ratio(CCI, TM, "injury.damage", 42), False)),
+            "exercise supports regeneration (less damage)",
+            _ratio(CCI, TM, "injury.damage", 42), DOWN),
     Finding("kami-gad-preserved", "gabaergic", "Kami, Mol Pain (pSNL)", "running prevents the "
-            "fall of GAD65/67", "ratio > 1",
-            lambda: _direction(_ratio("pnsl", "treadmill-low", "gabaergic.gad", 21), True)),
+            "fall of GAD65/67", _ratio("pnsl", "treadmill-low", "gabaergic.gad", 21), UP),
     Finding("lopez-alvarez-kcc2", "gabaergic",
             "Lopez-Alvarez 2015, doi:10.1097/j.pain.0000000000000268",
-            "exercise preserves the KCC2 balance", "ratio > 1",
-            lambda: _direction(_ratio(CCI, TM, "gabaergic.kcc2", 21), True)),
+            "exercise preserves the KCC2 balance", _ratio(CCI, TM, "gabaergic.kcc2", 21), UP),
     Finding("safakhah-frap-restored", "oxidative", "Safakhah 2017, doi:10.2147/JPR.S135081",
-            "exercise restores antioxidant capacity (FRAP)", "ratio > 1",
-            lambda: _direction(_ratio(CCI, "treadmill-moderate", "oxidative.antioxidant", 21),
-                               True)),
+            "exercise restores antioxidant capacity (FRAP)",
+            _ratio(CCI, TM, "oxidative.antioxidant", 21), UP),
     Finding("safakhah-frap-falls-with-cci", "oxidative", "Safakhah 2017, doi:10.2147/JPR.S135081",
-            "CCI lowers antioxidant capacity (FRAP, P=0.001)", "injured/healthy < 1",
-            lambda: _direction(_injury_ratio(CCI, "oxidative.antioxidant", 21), False)),
+            "CCI lowers antioxidant capacity (FRAP, P=0.001)",
+            _injury_ratio(CCI, "oxidative.antioxidant", 21), DOWN),
     Finding("safakhah-mda-unchanged", "oxidative", "Safakhah 2017, doi:10.2147/JPR.S135081",
-            "MDA did not differ between groups", "|ratio - 1| < 0.1",
-            lambda: _within(_ratio(CCI, TM, "oxidative.ros", 21), 0.9, 1.1)),
+            "MDA did not differ between groups", _ratio(CCI, TM, "oxidative.ros", 21),
+            UNCHANGED),
     Finding("stagg-opioid-peptides-up", "opioid", STAGG, "opioid peptides up in PAG/RVM with "
-            "exercise", "ratio > 1",
-            lambda: _direction(_ratio(CCI, TM, "opioid.tone", 35), True)),
+            "exercise", _ratio(CCI, TM, "opioid.tone", 35), UP),
     Finding("brito-sert-normalised", "monoaminergic",
             "Brito 2017, doi:10.1097/pr9.0000000000000618",
-            "exercise normalises the raised RVM SERT", "ratio < 1",
-            lambda: _direction(_ratio(CCI, TM, "monoaminergic.sert", 21), False)),
+            "exercise normalises the raised RVM SERT", _ratio(CCI, TM, "monoaminergic.sert", 21),
+            DOWN),
     Finding("bobinski2015-serotonin", "monoaminergic", "Bobinski 2015 (via PMC7984211 Table 1)",
-            "brainstem serotonin mediates the effect", "serotonin ratio > 1",
-            lambda: _direction(_ratio(CCI, TM, "monoaminergic.serotonin", 21), True)),
+            "brainstem serotonin mediates the effect",
+            _ratio(CCI, TM, "monoaminergic.serotonin", 21), UP),
     Finding("kami-vta-pcreb", "dopaminergic", "Kami 2019 review, PMC6550110",
-            "voluntary exercise raises pCREB in VTA dopamine neurons", "ratio > 1",
-            lambda: _direction(_ratio(CCI, "wheel", "dopaminergic.vta_activity", 21), True)),
+            "voluntary exercise raises pCREB in VTA dopamine neurons",
+            _ratio(CCI, "wheel", "dopaminergic.vta_activity", 21), UP),
     Finding("koltyn-endocannabinoids-up", "endocannabinoid", "Koltyn 2014; Crombie 2018 "
-            "(clinical.md section 2)", "AEA and 2-AG rise with exercise", "ratio > 1",
-            lambda: _direction(_ratio("dpn", "resistance", "endocannabinoid.ecb", 30, None),
-                               True)),
+            "(clinical.md section 2)", "AEA and 2-AG rise with exercise",
+            _ratio("dpn", "resistance", "endocannabinoid.ecb", 30), UP),
     Finding("central-sensitization-released", "sensitization", "Grace 2016 (disinhibitory "
             "axis normalised); DESIGN.md", "central sensitization is lower with exercise",
-            "ratio < 1",
-            lambda: _direction(_ratio(CCI, TM, "sensitization.central_gain", 28), False)),
+            _ratio(CCI, TM, "sensitization.central_gain", 28), DOWN),
     Finding("chen2013-stz-cytokines-unchanged", "inflammation",
             "Chen 2013, doi:10.1213/ANE.0b013e318274e4a0",
             "STZ rats: TNF-a and IL-6 not different from sedentary at day 14",
-            "|ratio - 1| < 0.1",
-            lambda: _within(_ratio("stz", TM, "inflammation.cytokines", 14), 0.9, 1.1)),
-    # --- behaviour and dose ---------------------------------------------------------------
+            _ratio("stz", TM, "inflammation.cytokines", 14), UNCHANGED),
+    # --- behaviour, dose and timing ------------------------------------------------------
     Finding("grace-prophylaxis", "exercise", "Grace 2016, doi:10.1097/j.pain.0000000000000607",
-            "6 weeks of running ending before CCI attenuate allodynia (read on day 42)",
-            "benefit > 0",
-            lambda: _gt(_benefit(CCI, "wheel", (), RODENT_DAYS, start_day=-42.0,
-                                 stop_day=0.0), 0.0)),
-    Finding("cobianchi-long-running", "exercise",
-            "Cobianchi 2010, doi:10.1016/j.neuroscience.2010.03.035",
-            "long, fast running is less effective than moderate running",
-            "benefit(high) / benefit(moderate) < 1",
-            lambda: _lt(_benefit(CCI, "treadmill-high") / _benefit(CCI, TM), 1.0)),
+            "6 weeks of wheel running ending at CCI prevent full allodynia up to day 63",
+            benefit_of(CCI, "wheel", 63, VF, start_day=-42.0, stop_day=0.0), POSITIVE),
+    Finding("cobianchi-short-running", "exercise", COBIANCHI,
+            "treadmill running on days 3-7 after injury reduces allodynia (read on day 7)",
+            benefit_of(CCI, "treadmill-high", 7, VF, start_day=3.0, stop_day=8.0), POSITIVE),
+    Finding("cobianchi-short-beats-prolonged", "exercise", COBIANCHI,
+            "running for more than 5 days was unfavourable: days 3-7 of running beat "
+            "continuous running (read on day 56)",
+            Contrast("difference", (
+                SingleRun(CCI, "treadmill-high", 56, VF, start_day=3.0, stop_day=8.0),
+                SingleRun(CCI, "treadmill-high", 56, VF))), POSITIVE,
+            expected="threshold(short) - threshold(prolonged) > 0"),
+    Finding("whitehead-wheel-1h-null", "exercise", "Whitehead 2017, PMC5161547",
+            "1 h/day wheel access does not change CCI allodynia over 18 days",
+            _benefit_fraction(CCI, "wheel", 18, start_day=0.0), Check(hi=0.15),
+            expected="benefit fraction on day 18 < 0.15"),
     Finding("sheahan-sni-wheel-null", "exercise", "Sheahan 2015, doi:10.1371/journal.pone.0133191",
             "2 weeks of voluntary wheel running do not reverse SNI hypersensitivity",
-            "benefit fraction < 0.15",
-            lambda: _lt(_pair("sni", "wheel", (), 14, 0.0).summary["benefit_fraction"], 0.15)),
+            _benefit_fraction("sni", "wheel", 14, start_day=0.0), Check(hi=0.15),
+            expected="benefit fraction on day 14 < 0.15"),
+    # --- sedentary courses (dated statements in timecourses.csv) -------------------------
+    _course("bennett-cci-onset", "Bennett & Xie 1988, doi:10.1016/0304-3959(88)90209-6",
+            "CCI hypersensitivity from postoperative day 2", CCI, 3),
+    _course("whitehead-cci-day18", "Whitehead 2017, PMC5161547",
+            "CCI allodynia persistent through day 18", CCI, 18),
+    _course("cci-day45-present", "timecourses.csv cci_gabapentin_d45_course",
+            "CCI mechanical hyperalgesia still present on day 45", CCI, 45),
+    _course("smith-sni-onset", "Mol Pain 2013;9:61, doi:10.1186/1744-8069-9-61",
+            "SNI hypersensitivity from postoperative day 1", "sni", 2),
+    _course("smith-sni-day180", "Mol Pain 2013;9:61, doi:10.1186/1744-8069-9-61",
+            "SNI hypersensitivity continuing through at least day 180", "sni", 180),
+    _course("stz-day14", "Courteix 1993, doi:10.1016/0304-3959(93)90059-x",
+            "STZ allodynia present after 2 weeks of diabetes", "stz", 14),
+    _course("paclitaxel-day84", "Griffiths 2018, doi:10.1155/2018/8217613",
+            "paclitaxel hypersensitivity persists for months (day 84)", "paclitaxel", 84),
+    Finding("griffiths-paclitaxel-peak-late", "injury",
+            "Griffiths 2018, doi:10.1155/2018/8217613",
+            "paclitaxel hypersensitivity peaks around day 28, later than day 7",
+            Contrast("difference", (SingleRun("paclitaxel", "sedentary", 28, VF),
+                                    SingleRun("paclitaxel", "sedentary", 7, VF))),
+            Check(hi=0.0), expected="threshold(day 28) - threshold(day 7) < 0"),
     *(_target_finding(_TARGET[i], "exercise") for i in (
         "matesanz-mechanical-smd", "matesanz-heat-smd")),
     # --- humans ----------------------------------------------------------------------------
-    Finding("dinoff-bdnf-aerobic-vs-resistance", "neurotrophic",
-            "Dinoff 2016, doi:10.1371/journal.pone.0163037",
-            "resting BDNF rises with aerobic (SMD 0.66), not resistance (0.07) training",
-            "aerobic rise / resistance rise > 5",
-            lambda: _gt((_ratio("dpn", "aerobic-moderate", "neurotrophic.bdnf_peripheral", 84,
-                                None) - 1)
-                        / max(_ratio("dpn", "resistance", "neurotrophic.bdnf_peripheral", 84,
-                                     None) - 1, 1e-12), 5.0)),
     Finding("goldfarb-endorphin-threshold", "opioid", "Goldfarb 1990, PMID 2141380",
             "beta-endorphin needs >= 70% VO2max: HIIT raises opioid tone more than moderate "
-            "aerobic exercise", "ratio(hiit) > ratio(aerobic-moderate)",
-            lambda: _gt(_ratio("dpn", "hiit", "opioid.tone", 84, None)
-                        - _ratio("dpn", "aerobic-moderate", "opioid.tone", 84, None), 0.0)),
+            "aerobic exercise",
+            Contrast("difference", (SingleRun("dpn", "hiit", 84, "opioid.tone"),
+                                    SingleRun("dpn", "aerobic-moderate", 84, "opioid.tone"))),
+            POSITIVE, fitted=True,
+            note="circular: the intensity gate of the acute opioid signal was built from this "
+                 "finding, so it counts as fitted"),
     *(_target_finding(_TARGET[i], "exercise") for i in (
-        "dpn-virtual-trial-smd", "nakagawa-cipn-smd", "khmethong-cipn-g")),
-    _target_finding(_TARGET["leung-m2-share"], "inflammation"),
+        "dpn-virtual-trial-smd", "nakagawa-cipn-smd", "khmethong-cipn-g",
+        "kluding-pain-change")),
+    *(_target_finding(_TARGET[i], "neurotrophic") for i in (
+        "dinoff-bdnf-aerobic", "dinoff-bdnf-resistance")),
+    *(_target_finding(_TARGET[i], "inflammation") for i in (
+        "wang-tnf-resting", "il6-aerobic-resting", "leung-m2-share")),
+    *(_target_finding(_TARGET[i], "injury") for i in ("gholami-ncv-gain",
+                                                      "singleton-ienfd-gain")),
     *(_target_finding(_TARGET[i], "readout") for i in ("chaplan-neuropathic-threshold",
                                                         "dpn-baseline-nrs")),
 )
 
 
-def validate(findings: tuple[Finding, ...] = FINDINGS) -> dict:
-    """Run every finding; returns ``{"findings": [...], "passed": k, "total": n}``."""
-    rows = []
+def _experiments(findings: tuple[Finding, ...]) -> tuple[Experiment, ...]:
+    return tuple(e for f in findings for e in (f.experiment, *f.also))
+
+
+@cache
+def _evaluator(findings: tuple[Finding, ...]):
+    """``theta -> (values, codes)`` of every experiment of ``findings`` (jit, one solve)."""
+    model = Model.default()
+    base = model.default_params(declared=True)
+    space = free_space(model, model.parameter_table(declared=True))
+    experiments = _experiments(findings)
+    fn = jax.jit(lambda theta: run_experiments(experiments, space.params(theta, base)))
+    return space, fn
+
+
+def _passes(findings: tuple[Finding, ...], values: np.ndarray, codes: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Per finding: pass (every experiment passes the check) and solved (every code 0);
+    ``values``/``codes`` have a leading axis over parameter sets."""
+    passed, solved, i = [], [], 0
     for f in findings:
-        value, ok = f.evaluate()
-        rows.append({"id": f.id, "mechanism": f.mechanism, "citation": f.citation,
-                     "claim": f.claim, "model_value": float(value), "expected": f.expected,
-                     "pass": bool(ok), "set": "fitted" if f.fitted else "held-out"})
-    passed = sum(r["pass"] for r in rows)
-    by_set = {name: {"passed": sum(r["pass"] for r in rows if r["set"] == name),
-                     "total": sum(r["set"] == name for r in rows)}
-              for name in ("fitted", "held-out")}
-    return {"findings": rows, "passed": passed, "total": len(rows), "by_set": by_set}
+        k = 1 + len(f.also)
+        v, c = values[:, i:i + k], codes[:, i:i + k]
+        passed.append(np.all(f.check(v), axis=1))
+        solved.append(np.all(c == 0, axis=1))
+        i += k
+    return np.stack(passed, axis=1), np.stack(solved, axis=1)
+
+
+def shipped_theta(space) -> np.ndarray:
+    """The shipped defaults of the free parameters on the logit scale."""
+    defaults = Model.default().default_params()
+    values = np.array([defaults[g][n] for g, n in space.keys])
+    return to_theta(values, space.low, space.high)
+
+
+def validate(findings: tuple[Finding, ...] = FINDINGS, draws: int = DRAWS,
+             seed: int = DRAW_SEED) -> dict:
+    """Run every finding with the shipped defaults and under ``draws`` prior draws.
+
+    Returns ``{"findings": [...], "passed", "total", "by_set", "by_kind", "draws",
+    "informative": {"passed", "total", "rate"}}``; each finding row has ``model_value``,
+    ``pass``, ``set`` (fitted / held-out), ``informativeness`` (share of solved prior draws
+    that fail it), ``draws_failed_to_solve`` and ``kind`` (fitted / held-out / structural).
+    """
+    if draws < 0:
+        raise ValueError(f"draws: must be >= 0, got {draws}")
+    space, fn = _evaluator(findings)
+    values, codes = (np.asarray(x)[None] for x in fn(jnp.asarray(shipped_theta(space))))
+    if np.any(codes != 0):
+        bad = [f.id for f, ok in zip(findings, _passes(findings, values, codes)[1][0],
+                                     strict=True) if not ok]
+        raise RuntimeError(f"validation: the shipped defaults fail to solve for {bad}")
+    passed = _passes(findings, values, codes)[0][0]
+    rng = np.random.default_rng(seed)
+    draw_pass, draw_solved = [], []
+    for _ in range(draws):
+        theta = space.theta_prior + PRIOR_SD * rng.standard_normal(len(space.keys))
+        v, c = (np.asarray(x)[None] for x in fn(jnp.asarray(theta)))
+        p, s = _passes(findings, v, c)
+        draw_pass.append(p[0])
+        draw_solved.append(s[0])
+    rows = []
+    for j, f in enumerate(findings):
+        solved = np.array([s[j] for s in draw_solved], dtype=bool)
+        fails = np.array([not p[j] for p in draw_pass], dtype=bool) & solved
+        informativeness = float(fails.sum() / solved.sum()) if solved.any() else float("nan")
+        set_ = "fitted" if f.fitted else "held-out"
+        structural = draws > 0 and solved.any() and not fails.any()
+        row = {"id": f.id, "mechanism": f.mechanism, "citation": f.citation, "claim": f.claim,
+               "model_value": float(values[0, _index(findings, j)]),
+               "expected": f.expectation(), "pass": bool(passed[j]), "set": set_,
+               "informativeness": informativeness,
+               "draws_failed_to_solve": int((~solved).sum()),
+               "kind": "structural" if structural else set_}
+        if f.also:
+            row["also_values"] = [float(values[0, _index(findings, j) + 1 + k])
+                                  for k in range(len(f.also))]
+        if f.note:
+            row["note"] = f.note
+        rows.append(row)
+    return _summary(rows, draws, seed)
+
+
+def _index(findings: tuple[Finding, ...], j: int) -> int:
+    return sum(1 + len(f.also) for f in findings[:j])
+
+
+def _summary(rows: list[dict], draws: int, seed: int) -> dict:
+    def count(key: str, name: str) -> dict:
+        chosen = [r for r in rows if r[key] == name]
+        return {"passed": sum(r["pass"] for r in chosen), "total": len(chosen)}
+
+    informative = [r for r in rows if r["kind"] != "structural"]
+    n_pass = sum(r["pass"] for r in informative)
+    return {
+        "findings": rows, "passed": sum(r["pass"] for r in rows), "total": len(rows),
+        "by_set": {name: count("set", name) for name in ("fitted", "held-out")},
+        "by_kind": {name: count("kind", name) for name in ("fitted", "held-out", "structural")},
+        "informative": {"passed": n_pass, "total": len(informative),
+                        "rate": n_pass / len(informative) if informative else float("nan")},
+        "draws": draws, "draw_seed": seed,
+    }
+
+
+@cache
+def target_values() -> dict[str, float]:
+    """Model value of every calibration target with the shipped defaults (one solve)."""
+    from exerpain.calibrate.targets import measure_all
+
+    values, code = jax.jit(lambda params: measure_all(TARGETS, params))(
+        Model.default().default_params())
+    if int(code) != 0:
+        raise RuntimeError("a calibration target's simulation failed with the defaults")
+    return {t.id: float(v) for t, v in zip(TARGETS, np.asarray(values), strict=True)}

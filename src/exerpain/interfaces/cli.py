@@ -167,21 +167,30 @@ def demo(
 @app.command()
 def validate(
     json_: Annotated[bool, typer.Option("--json", help="print as JSON")] = False,
+    draws: Annotated[int, typer.Option(
+        help="prior parameter draws for each finding's informativeness (0-1000; 0 skips it)",
+        min=0, max=1000)] = 32,
 ) -> None:
-    """Run the model against every published finding and report pass/fail."""
+    """Run the model against every published finding: pass/fail, and how many prior draws
+    would fail each check (informativeness; a finding no draw fails is structural)."""
     from exerpain.evidence.validation import validate as run_validation
     from exerpain.storage import to_json
 
-    report = run_validation()
+    report = run_validation(draws=draws)
     if json_:
         typer.echo(to_json(report))
         return
     for f in report["findings"]:
         mark = "PASS" if f["pass"] else "FAIL"
-        typer.echo(f"{mark}  {f['set']:8s} {f['id']:36s} model {f['model_value']:<9.3g} "
-                   f"expected {f['expected']:28s} {f['citation']}")
-    sets = ", ".join(f"{name} {v['passed']}/{v['total']}" for name, v in report["by_set"].items())
-    typer.echo(f"passed {report['passed']}/{report['total']} ({sets})")
+        typer.echo(f"{mark}  {f['kind']:10s} {f['id']:36s} model {f['model_value']:<9.3g} "
+                   f"expected {f['expected']:28s} informativeness "
+                   f"{f['informativeness']:.2f}  {f['citation']}")
+    kinds = ", ".join(f"{name} {v['passed']}/{v['total']}"
+                      for name, v in report["by_kind"].items())
+    info = report["informative"]
+    typer.echo(f"passed {report['passed']}/{report['total']} ({kinds}); non-structural "
+               f"{info['passed']}/{info['total']} ({100 * info['rate']:.0f}%); "
+               f"{report['draws']} prior draws")
 
 
 @app.command()

@@ -1,24 +1,37 @@
 """Exercise protocols and the exercise signals they produce.
 
 A protocol (modality, relative intensity, minutes per session, sessions per week, start and
-stop day) becomes three signals in the style of Banister's impulse-response
+stop day) becomes exercise signals in the style of Banister's impulse-response
 (fitness-fatigue) model (Morton, Fitz-Clarke & Banister 1990, J Appl Physiol 69:1171,
 PMID 2246166):
 
 - session load: Banister TRIMP, ``minutes * I * a * exp(b * I)`` with ``I`` the relative
   intensity (fraction of heart-rate reserve / VO2max; for rodents, of maximal aerobic running
   speed), a = 0.64 and b = 1.92 (men; evidence/README.md);
-- fitness ``F`` and fatigue ``G``: ``dF/dt = L(t) - F / tau_fitness`` and
-  ``dG/dt = L(t) - G / tau_fatigue``, where ``L`` is the load rate (TRIMP/day) averaged over
-  the weekly schedule. For a programme of constant load between ``start`` and ``stop`` these
-  have the exact closed form used below, so no ODE state and no resolution of individual
-  sessions is needed (daily output; the mediators downstream have time constants of days);
-- chronic adaptation ``F / (F + F50)`` (saturating: no dose-response within the usual range,
-  Matesanz-Garcia 2023, doi:10.1016/j.jpain.2023.01.011); exercise stress
-  ``max(0, G / G_ref - tolerance)`` (too much load is pro-inflammatory, so dose-response is
-  not monotone); acute signals while the programme runs: daily session frequency, and the
-  part of it above the beta-endorphin threshold (>= 70% VO2max for >= 15 min, Goldfarb 1990,
-  PMID 2141380).
+- load rate ``L``: TRIMP per day averaged over the weekly schedule, relative to the reference
+  programme. Every signal below is a first-order (Banister-style impulse-response) filter of
+  ``L``; for a programme of constant load between ``start`` and ``stop`` each has an exact
+  closed form, so no ODE state and no resolution of individual sessions is needed (daily
+  output; the mediators downstream have time constants of days);
+- chronic adaptation ``A``: the saturation of the programme's steady load
+  ``s = l / (l + l50)`` (``l`` the load relative to the reference programme; saturating: no
+  dose-response within the usual range, Matesanz-Garcia 2023, doi:10.1016/j.jpain.2023.01.011)
+  reached with its own build-up time constant while training and lost with a separate
+  detraining time constant after the programme stops, ``dA/dt = (s - A) / tau_adaptation``
+  during the programme and ``-A / tau_detraining`` after it. Saturation, build-up and decay
+  are three parameters, not one (a fitness-based ``F / (F + F50)`` stays near 1 while fitness
+  decays, so benefit would outlive training by months);
+- exercise stress ``max(0, strain - tolerance)``: ``strain`` is the load relative to the
+  reference accumulated with a slow time constant (non-functional overreaching builds over
+  weeks of excessive load, Meeusen 2013 consensus, doi:10.1249/MSS.0b013e318279a10a;
+  direction only), so a long programme of heavy load can become pro-inflammatory while a short
+  one does not (Cobianchi 2010); acute signals while the programme runs: daily session
+  frequency, and the part of it above the beta-endorphin threshold (>= 70% VO2max for
+  >= 15 min, Goldfarb 1990, PMID 2141380).
+
+Modality enters as a weight on exercise's drive through each mechanism
+(:data:`MODALITY_WEIGHTS`, from published contrasts) and, for forced swimming in rodents, a
+calibrated overall gain (:func:`modality_gain`).
 """
 
 from __future__ import annotations
@@ -53,12 +66,6 @@ EXERCISE_PARAMETERS = (
           " in painful DPN, Knauf & Koltyn 2014, "
           "PMID 24632113)",
           "scale on exercise's chronic and acute drive in patients with neuropathy"),
-    param("tau_fitness", 42.0, "day", 4.0, 51.0, "cited",
-          "default fitness (CTL) time constant 42 d (Coggan, TrainingPeaks Performance Manager; "
-          "evidence/README.md); fitted values 4-51 d", "Banister fitness time constant"),
-    param("tau_fatigue", 7.0, "day", 4.0, 74.0, "cited",
-          "default fatigue (ATL) time constant 7 d (Coggan, TrainingPeaks Performance Manager; "
-          "evidence/README.md); fitted values 4-74 d", "Banister fatigue time constant"),
     param("trimp_weight", 0.64, "dimensionless", 0.5, 1.0, "cited",
           "Banister TRIMP weighting 0.64 e^(1.92 HRr) for men (Banister 1991; "
           "evidence/README.md)", "TRIMP pre-factor"),
@@ -79,15 +86,36 @@ EXERCISE_PARAMETERS = (
           "see reference_minutes", "intensity of the reference session"),
     param("reference_sessions_per_week", 5.0, "1/week", 1.0, 7.0, "assumed",
           "see reference_minutes", "frequency of the reference programme"),
-    param("fitness_half_saturation", 0.1, "fraction of reference fitness", 0.05, 2.0,
-          "assumed",
+    param("load_half_saturation", 0.1, "fraction of reference load", 0.02, 2.0, "assumed",
           "saturation so that benefit is insensitive to dose within the usual rodent range "
-          "(Matesanz-Garcia 2023: no relation of effect to duration or intensity)",
-          "steady-state fitness (relative to the reference programme) giving half adaptation"),
-    param("fatigue_tolerance", 2.0, "fraction of reference fatigue", 0.5, 10.0, "assumed",
-          "loads above twice the reference programme cause stress (Cobianchi 2010: long, fast "
-          "running unfavourable); size assumed",
-          "fatigue (relative to the reference programme) above which exercise is a stressor"),
+          "(Matesanz-Garcia 2023, doi:10.1016/j.jpain.2023.01.011: no relation of effect to "
+          "duration or intensity); size assumed",
+          "steady training load (relative to the reference programme) giving half of the "
+          "maximal chronic adaptation"),
+    param("tau_adaptation", 10.0, "day", 2.0, 60.0, "assumed",
+          "rodent exercise analgesia develops over the first 1-3 weeks of training "
+          "(preclinical.md section 2; e.g. Stagg 2011, doi:10.1097/ALN.0b013e318210f880); "
+          "value assumed", "build-up time constant of the chronic adaptation"),
+    param("tau_detraining", 14.0, "day", 2.0, 120.0, "assumed",
+          "training adaptations are lost over weeks after training stops (detraining); "
+          "value assumed, fitted to the washout findings",
+          "decay time constant of the chronic adaptation after the programme stops"),
+    param("tau_strain", 28.0, "day", 5.0, 120.0, "assumed",
+          "non-functional overreaching develops over weeks of excessive load (Meeusen 2013, "
+          "doi:10.1249/MSS.0b013e318279a10a; direction only); value assumed",
+          "time constant over which excess load accumulates into exercise stress"),
+    param("strain_tolerance", 4.0, "fraction of reference load", 1.0, 20.0, "assumed",
+          "sustained load above a few times the reference programme becomes a stressor "
+          "(Cobianchi 2010: prolonged running less effective than short running, "
+          "doi:10.1016/j.neuroscience.2010.03.035); prior centre set above the heaviest rodent "
+          "preset so that no preset sits on the threshold; fitted to the dose contrasts",
+          "accumulated load (relative to the reference programme) above which exercise is a "
+          "stressor"),
+    param("swimming_gain", 1.0, "dimensionless", 0.2, 5.0, "assumed",
+          "forced swimming differs from running (water temperature, no weight bearing, "
+          "stress-induced analgesia in forced paradigms, Pitcher 2018, PMC6061206); neutral "
+          "prior, fitted to swimming contrasts where the evidence has them",
+          "gain on exercise's drive for swimming relative to running (rodents)"),
     param("opioid_intensity_threshold", 0.70, "fraction of VO2max", 0.5, 0.9, "cited",
           "plasma beta-endorphin rises only at >= 70% VO2max (Goldfarb 1990, PMID 2141380)",
           "intensity threshold of the acute beta-endorphin response"),
@@ -249,6 +277,7 @@ class ExerciseInputs(NamedTuple):
     start: Array  # day
     stop: Array  # day
     human: Array  # 1 for human conditions, 0 for rodents (selects responsiveness)
+    swimming: Array  # 1 for rodent swimming (selects the swimming gain)
     weights: dict  # mechanism -> modality weight
 
 
@@ -271,6 +300,8 @@ def exercise_inputs(protocol: Protocol, days: float, mechanisms: tuple[str, ...]
         start=jnp.asarray(float(protocol.start_day)),
         stop=jnp.asarray(float(max(stop, protocol.start_day))),
         human=jnp.asarray(1.0 if kind == "human" else 0.0),
+        swimming=jnp.asarray(1.0 if protocol.modality == "swimming" and kind == "rodent"
+                             else 0.0),
         weights={m: jnp.asarray(weights.get(m, 1.0)) for m in mechanisms},
     )
 
@@ -295,20 +326,35 @@ def opioid_gate(minutes: Array, intensity: Array, ex: dict) -> Array:
             * jax.nn.sigmoid((minutes - ex["opioid_min_minutes"]) / 2.5))
 
 
+def _adaptation(t: Array, level: Array, start: Array, stop: Array, tau_on: Array,
+                tau_off: Array) -> Array:
+    """Exact solution of ``dA/dt = (level - A) / tau_on`` for ``start <= t < stop`` and
+    ``dA/dt = -A / tau_off`` after ``stop``, with ``A = 0`` before ``start``."""
+    tc = jnp.clip(t, start, stop)
+    built = level * (-jnp.expm1(-(tc - start) / tau_on))
+    return built * jnp.exp(-(t - tc) / tau_off)
+
+
+def modality_gain(inputs: ExerciseInputs, ex: dict) -> Array:
+    """Overall gain of the modality (swimming vs running in rodents; 1 otherwise)."""
+    return jnp.where(inputs.swimming > 0.5, ex["swimming_gain"], 1.0)
+
+
 def exercise_signals(t: Array, inputs: ExerciseInputs, ex: dict) -> ExerciseDrive:
     """Chronic, acute and stress signals at time ``t`` (day)."""
     load = session_trimp(inputs.minutes, inputs.intensity, ex) * inputs.sessions_per_day
-    l_ref = reference_load(ex)
-    fitness = _impulse_response(t, load, inputs.start, inputs.stop,
-                                ex["tau_fitness"]) / (l_ref * ex["tau_fitness"])
-    fatigue = _impulse_response(t, load, inputs.start, inputs.stop,
-                                ex["tau_fatigue"]) / (l_ref * ex["tau_fatigue"])
+    relative = load / reference_load(ex)
+    saturation = relative / (relative + ex["load_half_saturation"])
+    adaptation = _adaptation(t, saturation, inputs.start, inputs.stop, ex["tau_adaptation"],
+                             ex["tau_detraining"])
+    strain = _impulse_response(t, relative, inputs.start, inputs.stop,
+                               ex["tau_strain"]) / ex["tau_strain"]
     active = jnp.where((t >= inputs.start) & (t < inputs.stop), inputs.sessions_per_day, 0.0)
     scale = jnp.where(inputs.human > 0.5, ex["responsiveness_human"],
-                      ex["responsiveness_rodent"])
+                      ex["responsiveness_rodent"]) * modality_gain(inputs, ex)
     return ExerciseDrive(
-        chronic=scale * fitness / (fitness + ex["fitness_half_saturation"]),
+        chronic=scale * adaptation,
         acute_opioid=scale * active * opioid_gate(inputs.minutes, inputs.intensity, ex),
         acute_general=scale * active,
-        stress=jax.nn.relu(fatigue - ex["fatigue_tolerance"]),
+        stress=jax.nn.relu(strain - ex["strain_tolerance"]),
     )

@@ -67,6 +67,10 @@ PAIN_READOUT_PARAMETERS = (
     param("latency_noise_cv", 0.15, "dimensionless", 0.02, 0.6, "assumed",
           "trial-to-trial variation of Hargreaves latencies; size assumed",
           "measurement error of a Hargreaves latency (coefficient of variation)"),
+    param("biomarker_noise_cv", 0.3, "dimensionless", 0.05, 1.0, "assumed",
+          "between-sample variation of a serum/tissue marker measured once (assay and "
+          "day-to-day biology, e.g. serum BDNF, IL-6); size assumed",
+          "measurement error of one biomarker determination (coefficient of variation)"),
     param("nrs_noise_sd", 1.0, "NRS points", 0.1, 3.0, "assumed",
           "day-to-day variation of a patient's average pain rating; size assumed",
           "measurement error of one NRS rating (points)"),
@@ -117,7 +121,8 @@ READOUT_DIRECTION = {"withdrawal_threshold_g": 1.0, "withdrawal_latency_s": 1.0,
 def measure(readout: str, value: Array, p: dict, z: Array) -> Array:
     """One noisy determination of ``readout`` given its true ``value`` and a standard-normal
     draw ``z``: log-normal error for von Frey thresholds (kept within the filament range) and
-    Hargreaves latencies (kept below the cut-off), additive error for NRS (kept within 0-10)."""
+    Hargreaves latencies (kept below the cut-off), additive error for NRS (kept within 0-10),
+    log-normal error for a biomarker (a model state, fold change: ``biomarker_noise_cv``)."""
     if readout == "withdrawal_threshold_g":
         return jnp.clip(value * 10.0 ** (p["vf_noise_log10"] * z), p["vf_floor_g"],
                         p["vf_cutoff_g"])
@@ -125,6 +130,8 @@ def measure(readout: str, value: Array, p: dict, z: Array) -> Array:
         return jnp.minimum(value * jnp.exp(p["latency_noise_cv"] * z), p["latency_cutoff_s"])
     if readout == "nrs":
         return jnp.clip(value + p["nrs_noise_sd"] * z, 0.0, 10.0)
+    if "." in readout:
+        return value * jnp.exp(p["biomarker_noise_cv"] * z)
     raise KeyError(readout)
 
 

@@ -105,10 +105,12 @@ class Model:
     # -- parameters ---------------------------------------------------------------------
     def parameter_table(self, declared: bool = False) -> list[tuple[str, Parameter]]:
         """Every parameter as ``(group, Parameter)``: mechanisms, exercise, read-outs,
-        population. The values are the shipped calibration's (:mod:`exerpain.model.calibrated`)
-        unless ``declared``, which gives the declared values (the calibration's prior centres).
+        conditions, population. The values are the shipped calibration's
+        (:mod:`exerpain.model.calibrated`) unless ``declared``, which gives the declared
+        values (the calibration's prior centres).
         """
         from exerpain.model.calibrated import apply_calibration
+        from exerpain.model.conditions import CONDITION_PARAMETERS
         from exerpain.model.protocols import EXERCISE_PARAMETERS
         from exerpain.model.readouts import READOUT_PARAMETERS
         from exerpain.population.modifiers import POPULATION_PARAMETERS
@@ -116,6 +118,7 @@ class Model:
         rows = [(m.name, p) for m in self.mechanisms for p in m.parameters]
         rows += [("exercise", p) for p in EXERCISE_PARAMETERS]
         rows += [("readout", p) for p in READOUT_PARAMETERS]
+        rows += [("condition", p) for p in CONDITION_PARAMETERS]
         rows += [("population", p) for p in POPULATION_PARAMETERS]
         return rows if declared else apply_calibration(rows)
 

@@ -31,10 +31,11 @@ PAIN_SITES = ("peripheral", "spinal", "descending", "central")
 class ExerciseDrive(NamedTuple):
     """Exercise signals at one time point, dimensionless.
 
-    chronic: training adaptation in [0, 1) (saturating Banister fitness).
+    chronic: training adaptation in [0, 1) x responsiveness (saturating in load, built up
+        and lost with their own time constants; :mod:`exerpain.model.protocols`).
     acute_opioid: daily mean exposure to sessions above the beta-endorphin intensity threshold.
     acute_general: daily mean session frequency (sessions/day) while the programme runs.
-    stress: excess Banister fatigue above tolerance (>= 0), pro-inflammatory.
+    stress: accumulated excess load above tolerance (>= 0), pro-inflammatory.
     """
 
     chronic: Array
