@@ -56,7 +56,7 @@ def test_parameters_are_lognormal_around_nominal_within_range(model, dpn):
     s = sample_subjects(model, condition, base, jax.random.key(1), np.arange(N))
     k = np.asarray(s.params["opioid"]["k_opioid"])
     assert np.median(k) == pytest.approx(base["opioid"]["k_opioid"], rel=0.03)
-    assert np.std(np.log(k)) == pytest.approx(base["population"]["sigma_log"], rel=0.05)
+    assert np.std(np.log(k)) == pytest.approx(base["population"]["sigma_opioid"], rel=0.05)
     table = {(g, p.name): p for g, p in model.parameter_table()}
     for group, values in s.params.items():
         for name, v in values.items():
@@ -98,3 +98,36 @@ def test_rodents_have_no_genotypes_and_male_default(model):
     assert np.all(s.genotypes["bdnf_rs6265"] == -1)
     assert set(s.genotype_labels("bdnf_rs6265")) == {"n/a"}
     assert np.all(s.covariates["female"] == 0)
+
+
+def test_each_mechanism_has_its_own_spread(model, dpn):
+    """Changing one mechanism's spread changes only that mechanism's parameters."""
+    _, condition, base = dpn
+    wide = {g: dict(v) for g, v in base.items()}
+    wide["population"]["sigma_oxidative"] = 2 * base["population"]["sigma_oxidative"]
+    a = sample_subjects(model, condition, base, jax.random.key(4), np.arange(N))
+    b = sample_subjects(model, condition, wide, jax.random.key(4), np.arange(N))
+    ros_a = np.log(np.asarray(a.params["oxidative"]["k_ros"]))
+    ros_b = np.log(np.asarray(b.params["oxidative"]["k_ros"]))
+    assert np.std(ros_b) == pytest.approx(2 * np.std(ros_a), rel=0.1)
+    np.testing.assert_array_equal(np.asarray(a.params["opioid"]["k_opioid"]),
+                                  np.asarray(b.params["opioid"]["k_opioid"]))
+
+
+@pytest.mark.parametrize(("sex", "share"), [("male", 0.0), ("female", 1.0), ("mixed", 0.5)])
+def test_rodent_sex_and_the_female_microglia_modifier(model, sex, share):
+    """--sex sets the share of females; female rodents release less microglial BDNF (Sorge
+    2015: microglia-dependent pain in males, T-cell-dependent in females)."""
+    from exerpain.population.covariates import SEX_FRACTIONS
+
+    condition = CONDITIONS["cci"]
+    base = condition.apply(model.default_params())
+    s = sample_subjects(model, condition, base, jax.random.key(5), np.arange(400),
+                        female_fraction=SEX_FRACTIONS[sex])
+    female = s.covariates["female"] > 0.5
+    assert female.mean() == pytest.approx(share, abs=0.06)
+    if 0 < share < 1:
+        coupling = np.log(np.asarray(s.params["neurotrophic"]["bdnf_per_microglia"]))
+        shift = coupling[female].mean() - coupling[~female].mean()
+        expected = np.log(base["population"]["female_rodent_microglia_factor"])
+        assert shift == pytest.approx(expected, abs=0.1)

@@ -1,7 +1,7 @@
 """Virtual experiments as traceable functions of the parameters (so they can be fitted).
 
-Two kinds, both differentiable end to end (diffrax, with steady states through optimistix's
-implicit function theorem):
+Differentiable end to end (diffrax, with steady states through optimistix's implicit
+function theorem):
 
 - :class:`SingleRun`: one animal or patient with the nominal parameters; a state or read-out
   on a given day.
@@ -9,7 +9,10 @@ implicit function theorem):
   parameter spread, :mod:`exerpain.population.sampling`), each simulated with and without
   exercise (common random numbers), each read-out measured once per arm with measurement
   error (:func:`exerpain.model.readouts.measure`), summarised as the standardised mean
-  difference a meta-analysis reports.
+  difference a meta-analysis reports; :class:`CohortChangeSD`, the between-subject SD of a
+  single-arm change; :class:`GenotypeSMD`, the SMD of improvement between genotypes;
+- :class:`Contrast`: differences, ratios and kept fractions of single runs (blockades,
+  washout, function, courses).
 
 :func:`run_experiments` simulates every run of a set of experiments in **one** vmapped solve
 (a cohort shared by several experiments is simulated once), so the set compiles once, as
@@ -32,7 +35,8 @@ from exerpain.model.conditions import get_condition
 from exerpain.model.function import functional_readouts
 from exerpain.model.readouts import READOUT_DIRECTION, READOUTS, measure
 from exerpain.model.registry import Model, ModelInputs
-from exerpain.population.sampling import Subjects, draw_subjects
+from exerpain.population.covariates import SEX_FRACTIONS
+from exerpain.population.sampling import Subjects, draw_subjects, fixed_genotypes_array
 from exerpain.simulate.engine import ENGINE_ATOL, ENGINE_RTOL, cohort_inputs
 from exerpain.simulate.scenario import Prepared, Scenario
 from exerpain.simulate.solve import initial_state, integrate_run, stack_trees
@@ -69,7 +73,26 @@ class SingleRun:
 @dataclass(frozen=True)
 class CohortSMD:
     """SMD of ``readout`` (positive = less pain) in the virtual cohort of ``condition`` x
-    ``protocol`` on the last day."""
+    ``protocol`` on the last day. ``readout`` may also be a model state (a biomarker,
+    positive = higher with exercise). ``sex`` fixes the share of females of a rodent cohort
+    (``male``, ``female`` or ``mixed``; ``None`` = the condition's population)."""
+
+    condition: str
+    protocol: str
+    readout: str
+    days: int | None = None
+    sex: str | None = None
+
+    @property
+    def cohorts(self) -> tuple[tuple, ...]:
+        return ((self.condition, self.protocol, self.days, (), self.sex),)
+
+
+@dataclass(frozen=True)
+class CohortChangeSD:
+    """Between-subject SD of the measured change of ``readout`` in the exercise arm: each
+    subject measured once before (its sedentary value; for a condition in steady state this
+    is its day-0 value) and once at the end, as a single-arm trial reports it."""
 
     condition: str
     protocol: str
@@ -77,8 +100,28 @@ class CohortSMD:
     days: int | None = None
 
     @property
-    def cohort(self) -> tuple:
-        return self.condition, self.protocol, self.days
+    def cohorts(self) -> tuple[tuple, ...]:
+        return ((self.condition, self.protocol, self.days, (), None),)
+
+
+@dataclass(frozen=True)
+class GenotypeSMD:
+    """SMD of the measured improvement with exercise (sedentary minus exercise value, in the
+    direction of less pain) between ``carrier`` and ``reference`` genotypes of ``variant``,
+    the same virtual subjects with the genotype fixed (positive = carriers improve more)."""
+
+    condition: str
+    protocol: str
+    readout: str
+    variant: str
+    carrier: str
+    reference: str
+    days: int | None = None
+
+    @property
+    def cohorts(self) -> tuple[tuple, ...]:
+        return tuple((self.condition, self.protocol, self.days, ((self.variant, label),), None)
+                     for label in (self.carrier, self.reference))
 
 
 COMBINE = {
@@ -103,7 +146,8 @@ class Contrast:
             raise ValueError(f"Contrast.how: {self.how!r} not in {sorted(COMBINE)}")
 
 
-Experiment = SingleRun | CohortSMD | Contrast
+CohortExperiment = CohortSMD | CohortChangeSD | GenotypeSMD
+Experiment = SingleRun | CohortExperiment | Contrast
 
 
 def kept_under(condition: str, protocol: str, blockade: str, quantity: str, day: int,
@@ -176,11 +220,15 @@ def _single_batch(e: SingleRun, params: dict) -> Batch:
 
 
 def _cohort_batches(cohort: tuple, params: dict, n: int, seed: int) -> tuple[Batch, Batch]:
-    condition, protocol, days = cohort
+    """Exercise and sedentary runs of one virtual cohort ``(condition, protocol, days,
+    fixed genotypes, sex)``."""
+    condition, protocol, days, genotypes, sex = cohort
     model = Model.default()
     cond = get_condition(condition)
-    covs, _, subject_params = draw_subjects(model, cond, cond.apply(params),
-                                            jax.random.key(seed), jnp.arange(n))
+    covs, _, subject_params = draw_subjects(
+        model, cond, cond.apply(params), jax.random.key(seed), jnp.arange(n),
+        fixed_genotypes=fixed_genotypes_array(dict(genotypes)),
+        female_fraction=None if sex is None else SEX_FRACTIONS[sex])
     subjects = Subjects(ids=np.arange(n), covariates=covs, genotypes={},
                         params=subject_params)
     arms = (prepared(condition, protocol, days), prepared(condition, "sedentary", days))
@@ -188,11 +236,16 @@ def _cohort_batches(cohort: tuple, params: dict, n: int, seed: int) -> tuple[Bat
                  for p in arms)
 
 
-def _parts(experiments: tuple[Experiment, ...]) -> list[SingleRun | CohortSMD]:
+def _parts(experiments: tuple[Experiment, ...]) -> list[SingleRun | tuple]:
     """Every single run and cohort the experiments need (contrasts unfolded)."""
     out: list = []
     for e in experiments:
-        out += list(e.parts) if isinstance(e, Contrast) else [e]
+        if isinstance(e, Contrast):
+            out += list(e.parts)
+        elif isinstance(e, SingleRun):
+            out.append(e)
+        else:
+            out += list(e.cohorts)
     return out
 
 
@@ -203,13 +256,13 @@ def run_experiments(experiments: tuple[Experiment, ...], params: dict, n: int = 
     once)."""
     batches: list[Batch] = []
     where: dict = {}
-    for e in _parts(experiments):
-        key = e.cohort if isinstance(e, CohortSMD) else (e.scenario, e.day)
+    for part in _parts(experiments):
+        key = (part.scenario, part.day) if isinstance(part, SingleRun) else part
         if key in where:
             continue
         where[key] = len(batches)
-        batches += (_cohort_batches(key, params, n, seed) if isinstance(e, CohortSMD)
-                    else [_single_batch(e, params)])
+        batches += ([_single_batch(part, params)] if isinstance(part, SingleRun)
+                    else _cohort_batches(part, params, n, seed))
     sizes = [jax.tree.leaves(b.inputs)[0].shape[0] for b in batches]
     offsets = np.concatenate([[0], np.cumsum(sizes)])
     inputs = jax.tree.map(lambda *xs: jnp.concatenate(xs), *(b.inputs for b in batches))
@@ -227,17 +280,33 @@ def run_experiments(experiments: tuple[Experiment, ...], params: dict, n: int = 
         value = rows(obs[e.quantity], i)[0]
         return (jnp.log(value) if e.log else value), rows(codes, i)[0]
 
-    def cohort(e: CohortSMD) -> tuple[Array, Array]:
+    def measured(cohort: tuple, readout: str) -> tuple[Array, Array, Array]:
+        """One measurement of ``readout`` per subject in the exercise and sedentary arms."""
         arms, failed = [], jnp.asarray(0)
         for arm in (0, 1):
-            i = where[e.cohort] + arm
+            i = where[cohort] + arm
             z = jax.random.normal(
-                jax.random.fold_in(jax.random.key(seed), _noise_stream(e.readout, arm)),
+                jax.random.fold_in(jax.random.key(seed), _noise_stream(readout, arm)),
                 (sizes[i],))
-            arms.append(measure(e.readout, rows(obs[e.readout], i),
+            arms.append(measure(readout, rows(obs[readout], i),
                                 rows(inputs.params["readout"], i), z))
             failed = jnp.maximum(failed, jnp.max(rows(codes, i)))
-        return standardised_mean_difference(e.readout, *arms), failed
+        return arms[0], arms[1], failed
+
+    def cohort(e: CohortExperiment) -> tuple[Array, Array]:
+        direction = READOUT_DIRECTION.get(e.readout, 1.0)
+        if isinstance(e, CohortSMD):
+            exercise, sedentary, failed = measured(e.cohorts[0], e.readout)
+            return standardised_mean_difference(e.readout, exercise, sedentary), failed
+        if isinstance(e, CohortChangeSD):
+            exercise, sedentary, failed = measured(e.cohorts[0], e.readout)
+            return jnp.std(exercise - sedentary, ddof=1), failed
+        groups = [measured(key, e.readout) for key in e.cohorts]
+        improvement = [direction * (ex - sed) for ex, sed, _ in groups]
+        pooled = jnp.sqrt((jnp.var(improvement[0], ddof=1) + jnp.var(improvement[1], ddof=1))
+                          / 2.0)
+        smd = (jnp.mean(improvement[0]) - jnp.mean(improvement[1])) / pooled
+        return smd, jnp.maximum(groups[0][2], groups[1][2])
 
     values, failures = [], []
     for e in experiments:
@@ -246,7 +315,7 @@ def run_experiments(experiments: tuple[Experiment, ...], params: dict, n: int = 
             value = COMBINE[e.how](*(v for v, _ in got))
             code = jnp.max(jnp.stack([c for _, c in got]))
         else:
-            value, code = cohort(e) if isinstance(e, CohortSMD) else single(e)
+            value, code = single(e) if isinstance(e, SingleRun) else cohort(e)
         values.append(value)
         failures.append(code)
     return jnp.stack(values), jnp.stack(failures)

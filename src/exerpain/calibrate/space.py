@@ -1,12 +1,12 @@
 """The parameter space a calibration searches, and its prior.
 
 Free parameters are those whose provenance is not a published measurement (kind ``assumed``
-or ``calibrated``) in the mechanism, exercise and read-out groups, plus the population's
-between-subject spread. Left out, each for a stated reason: parameters whose nominal value
-sits on a bound of its range (structural zeros that conditions set, e.g. the insult rate),
-the reference programme that only defines the unit of exercise load (degenerate with
-responsiveness), and the covariate/genotype modifier magnitudes (no quantitative finding
-informs them; they keep their assumed values).
+or ``calibrated``) in the mechanism, exercise, read-out, condition and population groups
+(the per-mechanism between-subject spreads and the covariate/genotype modifier sizes).
+Left out, each for a stated reason: parameters whose nominal value sits on a bound of its
+range (structural zeros, neutral modifiers of null findings), parameters each condition sets
+from its own (the injury and metabolic rates), and the reference programme that only defines
+the unit of exercise load (degenerate with responsiveness).
 
 Each free parameter ``v`` in ``[low, high]`` is searched on the logit scale
 ``theta = logit((v - low) / (high - low))``, which keeps it inside its declared range. The
@@ -35,7 +35,6 @@ EXCLUDED = {
     ("exercise", "reference_intensity"): "defines the unit of exercise load",
     ("exercise", "reference_sessions_per_week"): "defines the unit of exercise load",
 }
-FITTED_GROUPS_EXTRA = (("population", "sigma_log"),)
 
 
 @dataclass(frozen=True)
@@ -88,13 +87,14 @@ def free_space(model: Model, declared: list[tuple[str, Parameter]] | None = None
                ) -> ParameterSpace:
     """The free parameters of ``model`` around the declared (prior) values."""
     rows = declared if declared is not None else model.parameter_table()
-    mechanism_groups = set(model.mechanism_names) | {"exercise", "readout", "condition"}
+    mechanism_groups = set(model.mechanism_names) | {"exercise", "readout", "condition",
+                                                      "population"}
     linked = {key for c in CONDITIONS.values() for key in c.linked}
     keys, low, high, nominal, excluded = [], [], [], [], {}
     for group, p in rows:
         key = (group, p.name)
         name = f"{group}.{p.name}"
-        if group not in mechanism_groups and key not in FITTED_GROUPS_EXTRA:
+        if group not in mechanism_groups:
             continue
         if p.kind == "cited":
             continue

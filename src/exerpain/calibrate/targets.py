@@ -11,12 +11,16 @@ reported separately as the held-out score (with every directional and blockade f
 virtual experiment with a fitted one (else it would test the data, not the model).
 
 - fitted: Leung 2016 M2 share, Chaplan 1994 neuropathic threshold, baseline NRS of DPN
-  trials, the rodent mechanical SMD (Matesanz-Garcia 2023), the DPN exercise-trial pain SMD,
-  the two CIPN meta-analyses (Nakagawa 2024 and Khmethong 2024: one experiment, two
-  estimates), resting BDNF after aerobic and after resistance training (Dinoff 2016),
-  resting TNF-alpha after long-term training (Wang 2023), the one-year gain in epidermal
-  nerve fibres with exercise (Singleton 2014) and three blockades on log nociceptive drive;
-- held out: the rodent heat SMD (same meta-analysis, another read-out), resting IL-6 after
+  trials, the rodent mechanical SMD (Matesanz-Garcia 2023), the two CIPN meta-analyses
+  (Nakagawa 2024 and Khmethong 2024: one experiment, two estimates), resting BDNF after
+  aerobic and after resistance training (Dinoff 2016), resting TNF-alpha after long-term
+  training (Wang 2023), the one-year gain in epidermal nerve fibres with exercise (Singleton
+  2014), the between-patient SD of the pain change (Kluding 2012), the BDNF Val66Met and
+  OPRM1 A118G odds ratios of improvement (de Toledo Goncalves 2023) and three blockades on
+  log nociceptive drive;
+- held out: the DPN exercise-trial pain SMD (the DPN effect predicted from the fitted CIPN
+  trials, genotype contrasts and spread), Toth 2014's six-month pain ratio, the rodent heat
+  SMD (same meta-analysis, another read-out), resting IL-6 after
   aerobic training (another meta-analysis and protocol), the within-arm pain change of
   Kluding 2012 (10 weeks of combined training in DPN) and the sural conduction velocity
   gain of Gholami 2018 (12 weeks of aerobic training in DPN; a functional read-out).
@@ -38,15 +42,18 @@ the model has: an assumption, stated with each target.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import jax.numpy as jnp
 from jax import Array
 
 from exerpain.calibrate.experiments import (
+    CohortChangeSD,
     CohortSMD,
     Contrast,
     Experiment,
+    GenotypeSMD,
     SingleRun,
     benefit_of,
     kept_under,
@@ -90,6 +97,28 @@ def _ci_sd(lower: float, upper: float) -> float:
 
 
 MATESANZ = "Matesanz-Garcia 2023, doi:10.1016/j.jpain.2023.01.011"
+GONCALVES = ("de Toledo Goncalves 2023, Int J Clin Health Psychol, PMID 36199368 "
+             "(modifiers.csv)")
+CHINN = math.sqrt(3.0) / math.pi
+"""ln(OR) to SMD (Chinn 2000, Stat Med 19:3127, doi:10.1002/1097-0258(20001130)19:22<3127::
+AID-SIM784>3.0.CO;2-M): d = ln(OR) * sqrt(3) / pi."""
+
+
+def _genotype(id_: str, who: str, odds_ratio: float, variant: str, carrier: str,
+              reference: str) -> Target:
+    """A genotype's odds ratio of pain improvement with exercise-based rehabilitation (knee
+    osteoarthritis, n = 113), as the SMD of improvement between carriers and non-carriers
+    (heterozygotes stand for carriers), simulated in DPN with combined training."""
+    return Target(
+        id_, GONCALVES.split(",")[0], GONCALVES,
+        f"{who}: {100 * (1 - odds_ratio):.0f}% lower odds of pain improvement with "
+        f"rehabilitation (OR {odds_ratio}), as SMD ln(OR) sqrt(3)/pi = "
+        f"{math.log(odds_ratio) * CHINN:.2f}; knee osteoarthritis, simulated in DPN",
+        math.log(odds_ratio) * CHINN, 0.25,
+        "approximate SE of an SMD between about 40 carriers and 73 non-carriers (allele "
+        "frequencies, n = 113), sqrt(1/40 + 1/73) = 0.20, widened for the OR-to-SMD "
+        "conversion (derived)", False,
+        GenotypeSMD("dpn", "combined", "nrs", variant, carrier, reference))
 DINOFF = "Dinoff 2016, doi:10.1371/journal.pone.0163037"
 TARGETS: tuple[Target, ...] = (
     Target("leung-m2-share", "sluka2016_m2", "Leung 2016, Pain 157:70, PMID 26230740",
@@ -114,7 +143,7 @@ TARGETS: tuple[Target, ...] = (
            "clinical.md section 6 (SMD 0.2-0.5 in DPN/CIPN exercise trials); Yoo 2015, "
            "PMID 25800666", "supervised aerobic exercise in painful DPN: pain SMD 0.2-0.5 "
            "(derived midpoint 0.35)", 0.35, _ci_sd(0.2, 0.5),
-           "the 0.2-0.5 range read as a 95% interval (derived)", False,
+           "the 0.2-0.5 range read as a 95% interval (derived)", True,
            CohortSMD("dpn", "aerobic-moderate", "nrs"), (0.2, 0.5)),
     Target("nakagawa-cipn-smd", "nakagawa2024_symptoms", "Nakagawa 2024 (clinical.md section 1b)",
            "exercise improves CIPN symptoms, SMD 0.46 (95% CI 0.11-0.82); the model's read-out "
@@ -148,6 +177,23 @@ TARGETS: tuple[Target, ...] = (
            "without neuropathy, simulated in the DPN population with combined training", 1.6,
            1.6 / 2.17, "SE of the difference derived from the two-sided P = 0.03 (z = 2.17)",
            False, benefit_of("dpn", "combined", 365, "ienfd_fibres_mm", days=365)),
+    Target("kluding-change-sd", "kluding2012_pain", "Kluding 2012, PMC3436981",
+           "between-patient SD of the pain change over 10 weeks of combined training in DPN: "
+           "VAS SD 35.5 mm -> 3.55 NRS points (n = 17); informs the between-subject spread",
+           3.55, 3.55 / (2 * 16) ** 0.5, "SE of an SD, SD / sqrt(2 (n - 1)) (derived)", False,
+           CohortChangeSD("dpn", "combined", "nrs", 70)),
+    _genotype("goncalves-bdnf-met", "BDNF Met carriers", 0.28, "bdnf_rs6265", "Val/Met",
+              "Val/Val"),
+    _genotype("goncalves-oprm1-g", "OPRM1 G carriers", 0.15, "oprm1_rs1799971", "A/G",
+              "A/A"),
+    Target("toth-vas-6-months", "toth2014_vas", "Toth 2014, doi:10.1097/AJP.0b013e31828ccd0f",
+           "VAS improved 17% with 6 months of balanced exercise vs 9% with education in "
+           "peripheral neuropathic pain (P = 0.08): exercise / control pain after 6 months "
+           "(1 - 0.17) / (1 - 0.09) = 0.912; simulated in DPN with combined training",
+           0.912, 0.05, "SE of the 8-point difference from P = 0.08 (z = 1.75), 0.046, on the "
+           "ratio scale (derived)", True,
+           Contrast("ratio", (SingleRun("dpn", "combined", 182, "nrs", 182),
+                              SingleRun("dpn", "sedentary", 182, "nrs", 182)))),
     Target("matesanz-heat-smd", "matesanz2023_heat", MATESANZ,
            "rodent heat hypersensitivity SMD 0.32 (95% CI 0.07-0.57)", 0.32, _ci_sd(0.07, 0.57),
            "published 95% CI", True,

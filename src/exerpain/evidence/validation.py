@@ -308,7 +308,9 @@ FINDINGS: tuple[Finding, ...] = (
                  "finding, so it counts as fitted"),
     *(_target_finding(_TARGET[i], "exercise") for i in (
         "dpn-virtual-trial-smd", "nakagawa-cipn-smd", "khmethong-cipn-g",
-        "kluding-pain-change")),
+        "kluding-pain-change", "kluding-change-sd", "toth-vas-6-months")),
+    _target_finding(_TARGET["goncalves-bdnf-met"], "neurotrophic"),
+    _target_finding(_TARGET["goncalves-oprm1-g"], "opioid"),
     *(_target_finding(_TARGET[i], "neurotrophic") for i in (
         "dinoff-bdnf-aerobic", "dinoff-bdnf-resistance")),
     *(_target_finding(_TARGET[i], "inflammation") for i in (

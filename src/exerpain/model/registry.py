@@ -113,12 +113,13 @@ class Model:
         from exerpain.model.conditions import CONDITION_PARAMETERS
         from exerpain.model.protocols import EXERCISE_PARAMETERS
         from exerpain.model.readouts import READOUT_PARAMETERS
-        from exerpain.population.modifiers import POPULATION_PARAMETERS
+        from exerpain.population.modifiers import POPULATION_PARAMETERS, spread_parameter
 
         rows = [(m.name, p) for m in self.mechanisms for p in m.parameters]
         rows += [("exercise", p) for p in EXERCISE_PARAMETERS]
         rows += [("readout", p) for p in READOUT_PARAMETERS]
         rows += [("condition", p) for p in CONDITION_PARAMETERS]
+        rows += [("population", spread_parameter(m.name)) for m in self.mechanisms]
         rows += [("population", p) for p in POPULATION_PARAMETERS]
         return rows if declared else apply_calibration(rows)
 

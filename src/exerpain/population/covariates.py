@@ -7,7 +7,7 @@ covariate does not apply (reported as missing).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,17 @@ _RODENT = CovariateModel(
 )
 
 
-def covariate_model(condition_name: str, kind: str) -> CovariateModel:
-    if kind == "rodent":
-        return _RODENT
-    return {"dpn": _DPN, "cipn": _CIPN}[condition_name]
+SEX_FRACTIONS = {"male": 0.0, "female": 1.0, "mixed": 0.5}
+"""Share of females of a rodent cohort by ``--sex`` (default ``male``, as most published
+designs; ``mixed`` is 50:50)."""
+
+
+def covariate_model(condition_name: str, kind: str, female_fraction: float | None = None
+                    ) -> CovariateModel:
+    """The covariate model of a condition; ``female_fraction`` replaces its share of females
+    (rodents; humans keep their condition's population)."""
+    base = _RODENT if kind == "rodent" else {"dpn": _DPN, "cipn": _CIPN}[condition_name]
+    if female_fraction is None:
+        return base
+    return replace(base, female_fraction=float(female_fraction),
+                   female_source=f"set by the user: {female_fraction:.0%} female")

@@ -21,6 +21,8 @@ _OPIOID_EXERCISE = ("opioid.exercise_opioid_gain", "opioid.acute_opioid_gain")
 
 @dataclass(frozen=True)
 class Modifier:
+    """``species``: who the modifier applies to (``human``, ``rodent`` or ``any``)."""
+
     name: str
     factor: str  # a genotype (VARIANT_NAMES) or covariate name
     mode: Literal["carriers", "homozygotes", "per_unit", "female"]
@@ -28,6 +30,7 @@ class Modifier:
     magnitude: Parameter
     centre: float = 0.0
     scale: float = 1.0
+    species: Literal["human", "rodent", "any"] = "human"
 
 
 def _m(name, value, low, high, kind, provenance, description):
@@ -76,6 +79,14 @@ MODIFIERS: tuple[Modifier, ...] = (
                 "direction: women have more painful DPN (OR 1.5, PMC3177727; OR 2.69 T1D) "
                 "and higher experimental pain sensitivity (ES 0.55, PMID 9520232); size "
                 "assumed", "multiplier on ectopic drive in women")),
+    Modifier("female_rodent_microglia", "female", "female",
+             ("neurotrophic.bdnf_per_microglia",),
+             _m("female_rodent_microglia_factor", 0.3, 0.05, 1.0, "assumed",
+                "direction: mechanical hypersensitivity after nerve injury depends on spinal "
+                "microglia (P2X4R-BDNF) in male but not female mice, which use T cells "
+                "(Sorge 2015, Nat Neurosci 18:1081, doi:10.1038/nn.4053); size assumed",
+                "multiplier on microglial BDNF release in female rodents"),
+             species="rodent"),
     Modifier("age", "age", "per_unit", ("exercise.responsiveness_human",),
              _m("age_responsiveness_per_decade", -0.1, -0.5, 0.5, "assumed",
                 "direction: reduced exercise-induced hypoalgesia in older adults (Naugle "
@@ -100,9 +111,25 @@ MODIFIERS: tuple[Modifier, ...] = (
              centre=16.0, scale=4.0),
 )
 
+SPREAD_NOMINAL = 0.25
+
+
+def spread_parameter(mechanism: str) -> Parameter:
+    """``sigma_<mechanism>``: between-subject spread of one mechanism module's parameters."""
+    return param(f"sigma_{mechanism}", SPREAD_NOMINAL, "dimensionless (log scale)", 0.0, 1.0,
+                 "assumed",
+                 "prior centre: the former common spread of every mechanism (assumed); each "
+                 "mechanism has its own, calibrated where between-subject variation of the "
+                 "response informs it",
+                 f"SD of log parameter values of the {mechanism} module around their nominal")
+
+
 POPULATION_PARAMETERS: tuple[Parameter, ...] = (
-    param("sigma_log", 0.25, "dimensionless (log scale)", 0.0, 1.0, "assumed",
-          "between-subject spread of mechanism parameters; to be calibrated to observed "
-          "response variability", "SD of log parameter values around their nominal"),
+    param("sigma_responsiveness", SPREAD_NOMINAL, "dimensionless (log scale)", 0.0, 1.0,
+          "assumed", "prior centre assumed (the former common spread); calibrated to the "
+          "between-subject variation of response where the evidence gives it",
+          "SD of log exercise responsiveness around its nominal"),
     *(m.magnitude for m in MODIFIERS),
 )
+"""Population parameters besides the per-mechanism spreads (:func:`spread_parameter`, one per
+mechanism module of the model, added by :meth:`exerpain.model.registry.Model.parameter_table`)."""

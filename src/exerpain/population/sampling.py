@@ -7,8 +7,10 @@ on its own. Per subject:
 1. covariates (sex, age, BMI, HbA1c, VO2max, adherence) from :mod:`.covariates`;
 2. genotypes from :mod:`.genotypes` (humans only);
 3. every mechanism parameter (and the species' exercise responsiveness) log-normal around
-   its nominal value (median = nominal, SD of log = ``population.sigma_log``);
-4. the modifiers of :mod:`.modifiers` (humans only) multiply their target parameters;
+   its nominal value (median = nominal, SD of log = the mechanism's own spread
+   ``population.sigma_<mechanism>``, ``population.sigma_responsiveness`` for
+   responsiveness);
+4. the modifiers of :mod:`.modifiers` for the species multiply their target parameters;
 5. values are clipped to each parameter's declared range; women use Banister's female TRIMP
    constants.
 """
@@ -62,11 +64,16 @@ def varied_parameters(model: Model, kind: str) -> tuple[tuple[str, str], ...]:
     return tuple(keys)
 
 
+def spread_names(varied: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+    """The population spread parameter of each varied parameter."""
+    return tuple("sigma_responsiveness" if g == "exercise" else f"sigma_{g}" for g, _ in varied)
+
+
 @lru_cache(maxsize=16)
-def _sampler(model: Model, condition_name: str):
+def _sampler(model: Model, condition_name: str, female_fraction: float | None = None):
     condition = get_condition(condition_name)
     kind = condition.kind
-    cov: CovariateModel = covariate_model(condition.name, kind)
+    cov: CovariateModel = covariate_model(condition.name, kind, female_fraction)
     table = {(g, p.name): p for g, p in model.parameter_table()}
     varied = varied_parameters(model, kind)
     low = np.asarray([table[k].low for k in varied])
@@ -74,6 +81,8 @@ def _sampler(model: Model, condition_name: str):
     index = {k: i for i, k in enumerate(varied)}
     log_freqs = np.log(np.asarray([v.frequencies for v in VARIANTS]))
     human = kind == "human"
+    modifiers = tuple(m for m in MODIFIERS if m.species in (kind, "any"))
+    spreads = spread_names(varied)
 
     def one(key, i, nominal, pop, fixed_genotypes, fixed_covariates):
         k_sex, k_cov, k_adh, k_gen, k_par = jax.random.split(jax.random.fold_in(key, i), 5)
@@ -90,14 +99,13 @@ def _sampler(model: Model, condition_name: str):
         copies = jax.random.categorical(k_gen, log_freqs, axis=-1)
         copies = jnp.where(fixed_genotypes >= 0, fixed_genotypes, copies)
         genotypes = jnp.where(human, copies, -1)
-        values = nominal * jnp.exp(pop["sigma_log"] * jax.random.normal(k_par, nominal.shape))
+        sigma = jnp.stack([pop[name] for name in spreads])
+        values = nominal * jnp.exp(sigma * jax.random.normal(k_par, nominal.shape))
         return out, genotypes, values
 
     def apply_modifiers(covs, genotypes, values, pop):
-        if not human:
-            return values
         log_mult = jnp.zeros_like(values)
-        for m in MODIFIERS:
+        for m in modifiers:
             size = pop[m.magnitude.name]
             if m.mode == "per_unit":
                 x = covs[m.factor]
@@ -127,16 +135,19 @@ def _sampler(model: Model, condition_name: str):
 
 def sample_subjects(model: Model, condition: Condition, base_params: dict, key: jax.Array,
                     ids: np.ndarray, genotype_overrides: dict[str, str] | None = None,
-                    covariate_overrides: dict[str, float] | None = None) -> Subjects:
+                    covariate_overrides: dict[str, float] | None = None,
+                    female_fraction: float | None = None) -> Subjects:
     """Draw subjects ``ids`` of the population ``key`` around ``base_params``.
 
     ``base_params`` are the nominal values with the condition applied. Overrides fix a
     genotype (by label, e.g. ``{"bdnf_rs6265": "Met/Met"}``) or a covariate for everyone,
-    keeping every other draw unchanged (for paired what-if comparisons).
+    keeping every other draw unchanged (for paired what-if comparisons). ``female_fraction``
+    replaces the condition's share of females (rodent cohorts: ``--sex``).
     """
     covs, genotypes, params = draw_subjects(
         model, condition, base_params, key, jnp.asarray(ids),
-        _fixed_genotypes(genotype_overrides or {}), _fixed_covariates(covariate_overrides or {}))
+        fixed_genotypes_array(genotype_overrides or {}),
+        _fixed_covariates(covariate_overrides or {}), female_fraction)
     covs = {k: np.asarray(v, dtype=float) for k, v in covs.items()}
     genotypes = np.asarray(genotypes)
     return Subjects(ids=np.asarray(ids), covariates=covs,
@@ -146,16 +157,17 @@ def sample_subjects(model: Model, condition: Condition, base_params: dict, key: 
 
 def draw_subjects(model: Model, condition: Condition, base_params: dict, key: jax.Array,
                   ids: jax.Array, fixed_genotypes: jax.Array | None = None,
-                  fixed_covariates: dict | None = None) -> tuple[dict, jax.Array, dict]:
+                  fixed_covariates: dict | None = None, female_fraction: float | None = None
+                  ) -> tuple[dict, jax.Array, dict]:
     """Covariates, genotypes and solver parameters of subjects ``ids``; traceable in
     ``base_params`` (a virtual cohort can be differentiated with respect to the population's
-    parameters). ``fixed_*``: see :func:`_fixed_genotypes`, :func:`_fixed_covariates`."""
-    varied, sample = _sampler(model, condition.name)
+    parameters). ``fixed_*``: see :func:`fixed_genotypes_array`, :func:`_fixed_covariates`."""
+    varied, sample = _sampler(model, condition.name, female_fraction)
     nominal = jnp.stack([jnp.asarray(base_params[g][n]) for g, n in varied])
     pop = {k: jnp.asarray(v) for k, v in base_params["population"].items()}
     covs, genotypes, values = sample(
         key, ids, nominal, pop,
-        _fixed_genotypes({}) if fixed_genotypes is None else fixed_genotypes,
+        fixed_genotypes_array({}) if fixed_genotypes is None else fixed_genotypes,
         _fixed_covariates({}) if fixed_covariates is None else fixed_covariates)
     return covs, genotypes, subject_params(base_params, varied, values, covs["female"])
 
@@ -176,7 +188,7 @@ def subject_params(base_params: dict, varied: tuple[tuple[str, str], ...], value
     return params
 
 
-def _fixed_genotypes(overrides: dict[str, str]) -> jax.Array:
+def fixed_genotypes_array(overrides: dict[str, str]) -> jax.Array:
     """(n_variants,) effect-allele copies to impose, -1 where drawn."""
     fixed = np.full(len(VARIANTS), -1)
     for variant, label in overrides.items():
