@@ -31,17 +31,19 @@ def cohort(condition: str, protocol: str, interventions: tuple = (), n: int = N,
     return result.summary, result.subjects.to_pandas()
 
 
-def shapley_columns(frame):
-    return [c for c in frame.columns if c.startswith("shapley_")]
+def shapley_columns(frame, prefix: str = "shapley_"):
+    return [c for c in frame.columns if c.startswith(prefix)]
 
 
 @pytest.mark.parametrize("condition,protocol", [("cci", "treadmill-moderate"),
                                                 ("dpn", "aerobic-moderate")])
 def test_shapley_values_sum_to_each_subjects_benefit(condition, protocol):
+    """Efficiency in both views: entry and pathway values each sum to the benefit."""
     summary, frame = cohort(condition, protocol)
     assert summary["failed"] == 0 and (frame["status"] == "ok").all()
-    total = frame[shapley_columns(frame)].sum(axis=1)
-    np.testing.assert_allclose(total, frame["benefit"], rtol=1e-6)
+    for prefix in ("shapley_", "pathway_shapley_"):
+        total = frame[shapley_columns(frame, prefix)].sum(axis=1)
+        np.testing.assert_allclose(total, frame["benefit"], rtol=1e-6)
 
 
 @pytest.mark.parametrize("condition,protocol", [("cci", "treadmill-moderate"),
@@ -86,6 +88,23 @@ def test_blocking_a_mechanism_shifts_priming_away_from_it(intervention, mechanis
     after = blocked["priming_mechanism_share"][mechanism]
     # the mechanism primes a real share of the cohort (>10%) and the blockade halves it
     assert before > 0.1 and after < 0.5 * before
+
+
+def test_blocking_vta_moves_pathway_credit_away_from_dopaminergic():
+    """Chemogenetic VTA silencing (same subjects, paired): the relief that reached pain
+    through VTA dopamine is gone, so the dopaminergic pathway value falls below half in
+    (nearly) every subject and dopaminergic primes no larger share in the pathway view.
+    (Unblocked, dopaminergic primes few or no CCI rats in the pathway view: its chain's
+    credit is shared with opioid and monoaminergic, so the share alone cannot show it.)"""
+    base_summary, base = cohort("cci", "treadmill-moderate")
+    blocked_summary, blocked = cohort("cci", "treadmill-moderate", ("vta-silencing",))
+    column = "pathway_shapley_dopaminergic"
+    assert (base[column] > 0).all()
+    assert (blocked[column] < 0.5 * base[column]).mean() > 0.9
+    assert blocked[column].mean() < 0.25 * base[column].mean()
+    share = "pathway_priming_share"
+    assert blocked_summary[share]["dopaminergic"] <= base_summary[share]["dopaminergic"]
+    assert (blocked["pathway_priming_mechanism"] != "dopaminergic").all()
 
 
 def test_same_seed_same_results_different_seed_differs():
@@ -189,8 +208,9 @@ def test_cohort_cli_writes_subjects_and_summary(tmp_path, model):
     summary = json.loads(result.stdout)
     for key in ("n", "failed", "responder30_rate", "responder50_rate", "responder_undefined",
                 "functional", "mean_benefit",
-                "benefit_ci95", "priming_mechanism_share", "endotypes", "runtime_s",
-                "subjects_per_s", "device"):
+                "benefit_ci95", "priming_mechanism_share", "priming_mechanism_share_interval",
+                "pathway_priming_share", "pathway_priming_share_interval", "endotypes",
+                "runtime_s", "subjects_per_s", "device"):
         assert key in summary
     frame = pq.read_table(tmp_path / "subjects.parquet").to_pandas()
     assert len(frame) == 20 and list(frame["subject_id"]) == list(range(20))
@@ -199,9 +219,23 @@ def test_cohort_cli_writes_subjects_and_summary(tmp_path, model):
                    "tnf_308", "httlpr", "sedentary_value", "exercise_value", "benefit",
                    "responder30", "responder50", "priming_mechanism", "endotype", "status",
                    "sciatic_functional_index", "sedentary_sciatic_functional_index",
-                   *(f"shapley_{m}" for m in model.exercise_mechanisms)):
+                   "log_drive_benefit", "pathway_priming_mechanism",
+                   *(f"shapley_{m}" for m in model.exercise_mechanisms),
+                   *(f"pathway_shapley_{m}" for m in model.exercise_mechanisms)):
         assert column in frame.columns, column
     assert json.loads((tmp_path / "summary.json").read_text())["n"] == 20
+
+
+def test_cohort_cli_rejects_an_unknown_attribution_scale(tmp_path):
+    result = CliRunner().invoke(app, ["cohort", "--condition", "cci", "--protocol",
+                                      "treadmill-moderate", "--n", "5", "--seed", "1",
+                                      "--attribution-scale", "logit",
+                                      "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: attribution_scale")
+    assert "readout" in lines[0] and "log_drive" in lines[0]
+    assert not (tmp_path / "o").exists()
 
 
 def test_cohort_cli_rejects_non_integer_seed(tmp_path):

@@ -1,9 +1,56 @@
-"""Shapley values of mechanisms for a subject's exercise benefit.
+"""Shapley values of mechanisms for a subject's exercise benefit, in two views.
 
-The game: players are the exercise-responsive mechanisms; the value of a coalition ``S`` is
-the benefit (in read-out units, positive = less pain) when exercise may act only through the
-mechanisms in ``S`` (the others are ablated). ``v(empty)`` is the sedentary run, so the
-values sum to the subject's benefit (efficiency).
+Players are the exercise-responsive mechanisms (those with an ``exercise_action``, less any
+the run ablates); ``v(empty)`` is the sedentary run and ``v(all)`` the exercise run, so in
+both views the values sum to the subject's benefit (efficiency). Both views use the same
+players, coalitions and estimator; only the game ``v`` differs (DESIGN.md section 6).
+
+Entry view (columns ``shapley_<mechanism>``): *through which mechanism exercise acts*.
+``v(S)``: exercise may act only through the mechanisms in ``S`` (attribution ablation of
+the others: ``Context.drive`` is zero for them), and every state evolves freely. A serial
+chain whose first link is the only one exercise enters is credited wholly to that link.
+
+Pathway view (columns ``pathway_shapley_<mechanism>``): *through which mechanism the relief
+reaches pain*. ``v(S)``: exercise acts through every mechanism, but the states of players
+outside ``S`` are held on their sedentary course (what they would be without exercise);
+the states of players in ``S`` and of non-players evolve under exercise, reading the
+mixed state. The read-out is taken from the mixed state on the read-out day. Holding a
+state on its sedentary course blocks every path of the exercise effect through that state,
+as a mediator held at its untreated value does in path-specific effects (Pearl 2001, "Direct
+and indirect effects", UAI; Avin, Shpitser & Pearl 2005, IJCAI); the Shapley value over
+which mediators may respond then credits a path to every mechanism it passes through
+(in the spirit of Shapley Flow, Wang, Wiens & Lundberg 2021, AISTATS, which credits edges
+of a causal graph). Consequences, checked in ``tests/test_pathway.py``:
+
+- a pure chain ``A -> B -> pain`` that exercise enters at ``A`` only: ``v({A}) = v({B}) =
+  0`` (the relief needs both links to move), ``v({A, B})`` = the benefit, so each link gets
+  half; a pure chain of ``k`` links gets ``1/k`` per link. A mechanism that also acts on
+  pain directly gets its direct part plus its share of the chains it starts;
+- independent routes (no state of one feeds another): both views are the same game and
+  agree; where the routes add on the value's scale (``log_drive``: the pain factors
+  multiply), each route gets its own effect;
+- interactions (product of factors under a saturating read-out) are split by the Shapley
+  weights, symmetrically for symmetric players.
+
+Player set of the pathway view: the same exercise-responsive mechanisms as the entry view,
+so the two views' shares compare like with like. ``injury`` (damage, regenerated through
+peripheral BDNF) and ``sensitization`` (central gain, driven by the site pain factors) are
+common downstream integrators that exercise enters only through the players; their states
+(and those of ablated mechanisms) are free, i.e. always follow the coalition run, so they
+pass the relief they transmit back to the players that moved them, instead of taking a
+share of every route as players would (and the game keeps ``2**8`` coalitions).
+``v(empty) = 0``: with every player held sedentary, the free states read sedentary inputs
+and no exercise signal, so they stay sedentary. ``v(all)`` is the exercise run. The engine
+reuses the entry view's exercise and sedentary runs for these two coalitions (the same runs
+by construction), so both views are efficient against the same benefit to rounding.
+
+Exactness: the sedentary course is integrated beside the coalition as one augmented ODE
+``[y_sed, y_S]`` (:mod:`exerpain.simulate.pathway`), so no interpolation of a stored
+trajectory enters ``v(S)``.
+
+Scale (``CohortConfig.attribution_scale``): ``readout`` (default; read-out units, positive =
+less pain) or ``log_drive`` (``log N_sed - log N_S``, nociceptive drive ``N``; the scale on
+which the pain factors combine additively, so it is free of the read-out's saturation).
 
 A :class:`CoalitionPlan` lists the coalitions to simulate (a 0/1 mask per coalition) and a
 linear estimator from their values to Shapley values:

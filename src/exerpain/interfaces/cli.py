@@ -101,6 +101,10 @@ def cohort(
     days: Days = None,
     attribution: Annotated[bool, typer.Option(help="Shapley attribution and endotypes")]
     = True,
+    attribution_scale: Annotated[str, typer.Option(
+        help="scale of both attribution views: readout or log_drive")] = "readout",
+    pathway: Annotated[bool, typer.Option(
+        help="the pathway attribution view beside the entry view")] = True,
     memory_gb: Annotated[float, typer.Option(help="memory budget for one chunk (GiB)")] = 2.0,
     out: Annotated[Path | None, typer.Option(help="folder for subjects.parquet and "
                                                   "summary.json")] = None,
@@ -110,7 +114,7 @@ def cohort(
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from exerpain.simulate.engine import CohortConfig, run_cohort
+    from exerpain.simulate.engine import CohortConfig, run_cohort, validate_config
     from exerpain.storage import to_json, write_json
 
     try:
@@ -118,7 +122,9 @@ def cohort(
             condition=condition, protocol=protocol, n=_integer("n", n),
             seed=_integer("seed", seed), interventions=tuple(intervention or ()),
             ablate=tuple(ablate or ()), days=days, start_day=start_day, stop_day=stop_day,
-            attribution=attribution, memory_gb=memory_gb)
+            attribution=attribution, attribution_scale=attribution_scale,
+            pathway=pathway, memory_gb=memory_gb)
+        validate_config(config)  # before the progress bar, so bad input is one error line
         columns = (TextColumn("[progress.description]{task.description}"), BarColumn(),
                    TextColumn("{task.completed}/{task.total} subjects"),
                    TimeRemainingColumn())
@@ -141,11 +147,12 @@ def cohort(
                f">=30% {_percent(s['responder30_rate'])}, >=50% "
                f"{_percent(s['responder50_rate'])} (undefined for {s['responder_undefined']}); "
                f"{s['subjects_per_s']:.0f} subjects/s")
-    if "priming_mechanism_share" in s:
-        shares = ", ".join(f"{k} {100 * v:.0f}%" for k, v in
-                           sorted(s["priming_mechanism_share"].items(), key=lambda kv: -kv[1])
-                           if v > 0)
-        typer.echo(f"priming mechanism: {shares}")
+    for key, label in (("priming_mechanism_share", "priming mechanism (entry)"),
+                       ("pathway_priming_share", "priming mechanism (pathway)")):
+        if key in s:
+            shares = ", ".join(f"{k} {100 * v:.0f}%" for k, v in
+                               sorted(s[key].items(), key=lambda kv: -kv[1]) if v > 0)
+            typer.echo(f"{label}: {shares}")
 
 
 @app.command()

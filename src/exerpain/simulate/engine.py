@@ -7,10 +7,15 @@ so it compiles once):
 2. phase 1: each subject is integrated from its initial state (health, or the condition's
    steady state) to the day exercise starts (nothing before that day depends on the
    coalition), once;
-3. phase 2: from that state, every coalition of mechanisms exercise may act through is
-   integrated to the last day (``vmap`` over coalitions inside ``vmap`` over subjects, under
-   one ``jit``), saving only the final day;
-4. coalition values give the benefit, Shapley values, priming mechanism and responder
+3. phase 2: from that state, every coalition of each attribution view
+   (:mod:`exerpain.explain.shapley`) is integrated to the last day (``vmap`` over coalitions
+   inside ``vmap`` over subjects, under one ``jit``), saving only the final day: the entry
+   view's coalitions (exercise acts only through the members), then the pathway view's
+   (non-members' states held on the sedentary course, :mod:`exerpain.simulate.pathway`),
+   except its full and empty coalitions, which are the entry view's exercise and sedentary
+   runs;
+4. coalition values (on the attribution scale: read-out, or log nociceptive drive) give the
+   benefit, Shapley values and priming mechanism of both views, and responder
    status (null where the sedentary deficit from health is below
    :func:`exerpain.model.readouts.minimal_deficit`, e.g. sham subjects); the functional
    read-outs (:mod:`exerpain.model.function`) of the exercise run (the full coalition) and
@@ -39,23 +44,35 @@ import jax.numpy as jnp
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from jax import Array
 
 from exerpain.errors import InputError
 from exerpain.explain.endotypes import find_endotypes
+from exerpain.explain.priming import (
+    BOOTSTRAP_RESAMPLES,
+    INTERVAL_LEVEL,
+    PARAMETER_DRAWS_INCLUDED,
+    priming_index,
+    priming_labels,
+    priming_share,
+    share_interval,
+)
 from exerpain.explain.shapley import CoalitionPlan, plan_for
 from exerpain.model.function import functional_healthy_value, functional_names
 from exerpain.model.readouts import PRIMARY_READOUT, benefit, healthy_value, responder_status
 from exerpain.model.registry import Model, ModelInputs
 from exerpain.population.genotypes import VARIANT_NAMES
 from exerpain.population.sampling import sample_subjects
+from exerpain.simulate.pathway import PATHWAY_RUN_WEIGHT, PathwaySystem, state_masks
 from exerpain.simulate.scenario import Scenario
 from exerpain.simulate.solve import FAILURE_REASONS, initial_state, integrate_run, observer
 from exerpain.storage import atomic_write, prepare_folder
 
 # Estimated (not measured) upper bound of solver working memory per run, float64: 19 states
-# x ~40 solver/interpolation buffers + ~110 parameters + saved values, with headroom.
+# x ~40 solver/interpolation buffers + ~110 parameters + saved values, with headroom. A
+# pathway-view run counts as PATHWAY_RUN_WEIGHT runs (twice the states).
 BYTES_PER_LANE = 12_000
-BYTES_PER_SUBJECT_RESIDENT = 1_000  # attribution profile + summary arrays kept for all
+BYTES_PER_SUBJECT_RESIDENT = 1_000  # both views' attribution profiles + summary arrays
 # Runs per compiled batch. Every run of a vmapped adaptive solve steps until the slowest run
 # of its batch is done, so on CPU small batches waste less (measured on 2 cores: 2,048 runs
 # per batch ~2.4x faster than 16,384 with attribution); accelerators want wide batches.
@@ -63,6 +80,12 @@ MAX_LANES = {"cpu": 2_048}
 MAX_LANES_ACCELERATOR = 262_144
 ENGINE_RTOL = 1e-6
 ENGINE_ATOL = 1e-8
+ATTRIBUTION_SCALES = ("readout", "log_drive")
+DRIVE = "nociceptive_drive"
+PAIRED = "paired_sedentary_"  # pathway view: observables of the run's own sedentary half
+# Per view: the prefix of its Shapley columns and the name of its priming column.
+VIEW_COLUMNS = {"entry": ("shapley", "priming_mechanism"),
+                "pathway": ("pathway_shapley", "pathway_priming_mechanism")}
 
 
 @dataclass(frozen=True)
@@ -77,6 +100,8 @@ class CohortConfig:
     start_day: float | None = None
     stop_day: float | None = None
     attribution: bool = True
+    attribution_scale: str = "readout"  # or "log_drive" (ATTRIBUTION_SCALES)
+    pathway: bool = True  # the pathway view beside the entry view (~1.7-2x the time, CPU)
     memory_gb: float = 2.0
     max_exact: int = 12
     n_permutations: int = 128
@@ -90,11 +115,15 @@ class CohortResult:
     subjects: pa.Table | None  # in memory when no output folder was given
 
 
-def _validate(config: CohortConfig) -> None:
+def validate_config(config: CohortConfig) -> None:
+    """Raise :class:`InputError` naming the first invalid field of ``config``."""
     if isinstance(config.n, bool) or not isinstance(config.n, int) or config.n <= 0:
         raise InputError(f"n: must be a positive integer, got {config.n!r}")
     if isinstance(config.seed, bool) or not isinstance(config.seed, int):
         raise InputError(f"seed: must be an integer, got {config.seed!r}")
+    if config.attribution_scale not in ATTRIBUTION_SCALES:
+        raise InputError(f"attribution_scale: must be one of {', '.join(ATTRIBUTION_SCALES)}, "
+                         f"got {config.attribution_scale!r}")
     if not 0.01 <= config.memory_gb <= 4096:
         raise InputError(f"memory_gb: must be within 0.01-4096, got {config.memory_gb}")
     limit = int(config.memory_gb * 2**30 // BYTES_PER_SUBJECT_RESIDENT)
@@ -103,51 +132,102 @@ def _validate(config: CohortConfig) -> None:
                          f"can stream ({limit}); raise --memory-gb")
 
 
-def chunk_size_for(config: CohortConfig, n_coalitions: int) -> int:
+def chunk_size_for(config: CohortConfig, n_coalitions: int, n_pathway: int = 0) -> int:
+    """Subjects per chunk: ``n_coalitions`` entry-view and ``n_pathway`` pathway-view runs per
+    subject, a pathway run counted as :data:`PATHWAY_RUN_WEIGHT` runs (memory and lanes)."""
     if config.chunk_size is not None:
         return max(1, min(config.chunk_size, config.n))
+    runs = n_coalitions + PATHWAY_RUN_WEIGHT * n_pathway
     budget = config.memory_gb * 2**30
-    by_memory = int(budget // (BYTES_PER_LANE * n_coalitions))
+    by_memory = int(budget // (BYTES_PER_LANE * runs))
     lanes = MAX_LANES.get(jax.default_backend(), MAX_LANES_ACCELERATOR)
-    by_lanes = max(1, lanes // n_coalitions)
+    by_lanes = max(1, lanes // runs)
     largest = max(1, min(by_memory, by_lanes, config.n))
     # balance the chunks so the padded last one wastes little work
     return math.ceil(config.n / math.ceil(config.n / largest))
 
 
-def cohort_outputs(model: Model, kind: str, readout: str) -> tuple[str, ...]:
-    """Observables the cohort solver returns per coalition: the primary read-out, then the
-    kind's functional read-outs (none for a model without the injury module)."""
-    functional = functional_names(kind) if "injury.damage" in model.state_names else ()
-    return (readout, *functional)
+def functional_outputs(model: Model, kind: str) -> tuple[str, ...]:
+    """The kind's functional read-outs (none for a model without the injury module)."""
+    return functional_names(kind) if "injury.damage" in model.state_names else ()
+
+
+def cohort_outputs(model: Model, kind: str, readout: str, view: str = "entry"
+                   ) -> tuple[str, ...]:
+    """Observables the cohort solver returns per coalition of ``view``: the primary read-out
+    and the nociceptive drive (the two attribution scales), then (entry view only) the
+    kind's functional read-outs of :func:`functional_outputs`."""
+    functional = functional_outputs(model, kind) if view == "entry" else ()
+    return (readout, DRIVE, *functional)
+
+
+def _with_exercise_through(inputs: ModelInputs, mechanisms: tuple[str, ...], mask: Array
+                           ) -> ModelInputs:
+    """``inputs`` with exercise acting only through the mechanisms where ``mask`` is 1."""
+    return inputs._replace(ablation={m: 1.0 - mask[i] for i, m in enumerate(mechanisms)})
+
+
+def _coalition_run(model: Model, view: str, observe: Callable, outputs: tuple[str, ...],
+                   rtol: float, atol: float) -> Callable:
+    """``(inputs, y_split, t_split, jumps, t_end, full, mask) -> ({name: value}, code)``: one
+    coalition of one subject from the state at ``t_split`` to the last day, in ``view``.
+
+    ``full``: 0/1 per exercise mechanism, exercise acting (the players). ``mask``: entry
+    view, 0/1 per exercise mechanism (exercise acts through the coalition); pathway view, 0/1
+    per state (:func:`exerpain.simulate.pathway.state_masks`). The pathway view also returns
+    the observables of its own sedentary half (keys prefixed :data:`PAIRED`), the reference
+    of its coalition value: integrated with the same steps, so whatever the coalition leaves
+    unchanged cancels exactly instead of to solver tolerance.
+    """
+    mechanisms = model.exercise_mechanisms
+
+    def entry(inputs, y_split, t_split, jumps, t_end, full, mask):
+        coalition = _with_exercise_through(inputs, mechanisms, mask)
+        ys, code = integrate_run(model, coalition, y_split, t_split, jumps, t_end[None],
+                                 rtol, atol)
+        obs = observe(t_end, ys[-1], coalition)
+        return {name: obs[name] for name in outputs}, code
+
+    system = PathwaySystem(model)
+
+    def pathway(inputs, y_split, t_split, jumps, t_end, full, mask):
+        exercise = _with_exercise_through(inputs, mechanisms, full)
+        sedentary = _with_exercise_through(inputs, mechanisms, jnp.zeros_like(full))
+        zs, code = integrate_run(system, (exercise, sedentary, mask), system.start(y_split),
+                                 t_split, jumps, t_end[None], rtol, atol)
+        obs = observe(t_end, system.mixed(zs[-1], mask), exercise)
+        reference = observe(t_end, zs[-1, : system.n_states], sedentary)
+        return ({**{name: obs[name] for name in outputs},
+                 **{f"{PAIRED}{name}": reference[name] for name in outputs}}, code)
+
+    return {"entry": entry, "pathway": pathway}[view]
 
 
 @lru_cache(maxsize=16)
 def _cohort_solver(model: Model, kind: str, readout: str, steady: bool, rtol: float,
-                   atol: float):
-    """``(inputs, t0, jumps, t_split, t_end, masks) -> ({name: (n, n_coalitions)}, codes)``:
-    the observables of :func:`cohort_outputs` on the last day, per subject and coalition."""
+                   atol: float, views: tuple[str, ...] = ("entry",)):
+    """``(inputs, t0, jumps, t_split, t_end, full, masks) -> {view: (values, codes)}``, with
+    ``masks = {view: (n_coalitions_view, width)}``: per view, the observables of
+    :func:`cohort_outputs` on the last day, ``{name: (n, n_coalitions_view)}``, and failure
+    codes ``(n, n_coalitions_view)``. Phase 1 (to ``t_split``) is solved once per subject."""
     observe = observer(model, kind)
-    mechanisms = model.exercise_mechanisms
-    outputs = cohort_outputs(model, kind, readout)
+    runs = {view: _coalition_run(model, view, observe, cohort_outputs(model, kind, readout,
+                                                                       view), rtol, atol)
+            for view in views}
 
-    def subject(inputs, t0, jumps, t_split, t_end, masks):
+    def subject(inputs, t0, jumps, t_split, t_end, full, masks):
         y0, code_init = initial_state(model, inputs, t0, steady)
         ys, code_start = integrate_run(model, inputs, y0, t0, jumps, t_split[None], rtol, atol)
         code_start = jnp.maximum(code_start, code_init)
+        out = {}
+        for view, run in runs.items():
+            values, codes = jax.vmap(
+                lambda mask, run=run: run(inputs, ys[-1], t_split, jumps, t_end, full, mask)
+            )(masks[view])
+            out[view] = (values, jnp.maximum(codes, code_start))
+        return out
 
-        def coalition(mask):
-            ablation = {m: 1.0 - mask[i] for i, m in enumerate(mechanisms)}
-            coal_inputs = inputs._replace(ablation=ablation)
-            y_end, code = integrate_run(model, coal_inputs, ys[-1], t_split, jumps,
-                                        t_end[None], rtol, atol)
-            obs = observe(t_end, y_end[-1], coal_inputs)
-            return {name: obs[name] for name in outputs}, code
-
-        values, codes = jax.vmap(coalition)(masks)
-        return values, jnp.maximum(codes, code_start)
-
-    return jax.jit(jax.vmap(subject, in_axes=(0, None, None, None, None, None)))
+    return jax.jit(jax.vmap(subject, in_axes=(0, None, None, None, None, None, None)))
 
 
 def _broadcast(tree, n: int):
@@ -175,12 +255,107 @@ def device_description() -> str:
     return f"{dev.platform}:{getattr(dev, 'device_kind', '')}".rstrip(":")
 
 
+@dataclass(frozen=True)
+class _Attribution:
+    """What a cohort attributes: the coalition plan over ``players`` and, per view solved,
+    the solver's coalition masks.
+
+    ``full``: (n_exercise_mechanisms,) 0/1, exercise acting (the players).
+    ``masks``: per view, entry: (C, n_exercise_mechanisms) exercise through the coalition;
+    pathway: (C - 2, n_states) free states, for the plan's coalitions other than the full
+    and the empty one (``interior``), which are the entry view's runs.
+    """
+
+    plan: CoalitionPlan
+    players: tuple[str, ...]
+    views: tuple[str, ...]
+    full: np.ndarray
+    masks: dict[str, np.ndarray]
+    interior: np.ndarray
+
+
+def _attribution(config: CohortConfig, model: Model) -> _Attribution:
+    players = tuple(m for m in model.exercise_mechanisms if m not in config.ablate)
+    if config.attribution:
+        plan = plan_for(players, config.max_exact, config.n_permutations, config.seed)
+    else:
+        plan = CoalitionPlan(players, np.array([[True] * len(players), [False] * len(players)]),
+                             exact=False)
+    column = {m: i for i, m in enumerate(players)}
+    entry = np.zeros((len(plan.masks), len(model.exercise_mechanisms)))
+    for j, m in enumerate(model.exercise_mechanisms):
+        if m in column:
+            entry[:, j] = plan.masks[:, column[m]]
+    interior = np.setdiff1d(np.arange(len(plan.masks)), [plan.full, plan.empty])
+    masks = {"entry": entry}
+    if config.attribution and config.pathway and len(interior):
+        masks["pathway"] = state_masks(model, players, plan.masks[interior])
+    return _Attribution(plan, players, tuple(masks), entry[plan.full], masks, interior)
+
+
+def attribution_value(scale: str, readout: str, outputs: dict[str, np.ndarray],
+                      sedentary: dict[str, np.ndarray]) -> np.ndarray:
+    """Benefit of ``outputs`` over ``sedentary`` on the attribution scale, positive = less
+    pain: read-out units (``readout``) or ``log N_sed - log N`` (``log_drive``)."""
+    if scale == "log_drive":
+        return np.log(sedentary[DRIVE]) - np.log(outputs[DRIVE])
+    return benefit(readout, outputs[readout], sedentary[readout])
+
+
+def _coalition_values(config: CohortConfig, readout: str, att: _Attribution,
+                      outputs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Per view solved, (n, C) coalition values on ``config.attribution_scale``: entry view,
+    over the sedentary run (its empty coalition); pathway view, the entry view's values for
+    the full and empty coalitions and, for the others, the mixed state over the run's own
+    sedentary half."""
+    entry = outputs["entry"]
+    sedentary = {k: v[:, [att.plan.empty]] for k, v in entry.items()}
+    values = {"entry": attribution_value(config.attribution_scale, readout, entry, sedentary)}
+    if "pathway" in outputs:
+        mixed = outputs["pathway"]
+        paired = {k[len(PAIRED):]: v for k, v in mixed.items() if k.startswith(PAIRED)}
+        pathway = values["entry"].copy()
+        pathway[:, att.interior] = attribution_value(config.attribution_scale, readout,
+                                                     mixed, paired)
+        values["pathway"] = pathway
+    return values
+
+
+def _shapley(config: CohortConfig, att: _Attribution, values: dict[str, np.ndarray]
+             ) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
+    """Per view, Shapley values (n, M) and the sampled estimator's 95% bound (None when
+    exact); NaN for a view not attributed."""
+    n, m = len(values["entry"]), len(att.players)
+    out = {}
+    for view in VIEW_COLUMNS:
+        if not config.attribution or view not in values:
+            out[view] = (np.full((n, m), np.nan), None)
+            continue
+        phi, bound = att.plan.estimate(values[view])
+        out[view] = (phi, None if att.plan.exact else bound)
+    return out
+
+
+def _solve_chunk(solver: Callable, att: _Attribution, inputs: ModelInputs, prepared, t_split: float,
+                 t_end: float, n: int) -> tuple[dict, np.ndarray]:
+    """Per view ``{name: (n, C_view)}`` with failed subjects' values NaN, and the (n,)
+    worst failure code of each subject over every run of both views."""
+    raw = solver(inputs, jnp.asarray(prepared.t0), jnp.asarray(prepared.jump_ts),
+                 jnp.asarray(t_split), jnp.asarray(t_end), jnp.asarray(att.full),
+                 {view: jnp.asarray(mask) for view, mask in att.masks.items()})
+    code = np.max([np.asarray(codes)[:n].max(axis=1) for _, codes in raw.values()], axis=0)
+    failed = (code != 0)[:, None]
+    outputs = {view: {k: np.where(failed, np.nan, np.asarray(v)[:n]) for k, v in values.items()}
+               for view, (values, _) in raw.items()}
+    return outputs, code
+
+
 def run_cohort(config: CohortConfig, out: str | Path | None = None,
                progress: Callable[[int, int], None] | None = None,
                model: Model | None = None) -> CohortResult:
     """Simulate a virtual cohort; stream per-subject rows to ``out/subjects.parquet``."""
     started = time.perf_counter()
-    _validate(config)
+    validate_config(config)
     model = model or Model.default()
     scenario = Scenario.create(condition=config.condition, protocol=config.protocol,
                                interventions=config.interventions, ablate=config.ablate,
@@ -190,33 +365,23 @@ def run_cohort(config: CohortConfig, out: str | Path | None = None,
     condition = scenario.resolved_condition()
     kind = prepared.kind
     readout = PRIMARY_READOUT[kind]
-    players = tuple(m for m in model.exercise_mechanisms if m not in config.ablate)
-    if config.attribution:
-        plan = plan_for(players, config.max_exact, config.n_permutations, config.seed)
-    else:
-        plan = CoalitionPlan(players, np.array([[True] * len(players), [False] * len(players)]),
-                             exact=False)
-    column = {m: i for i, m in enumerate(players)}
-    masks = np.zeros((len(plan.masks), len(model.exercise_mechanisms)))
-    for j, m in enumerate(model.exercise_mechanisms):
-        if m in column:
-            masks[:, j] = plan.masks[:, column[m]]
-    chunk = chunk_size_for(config, len(masks))
+    att = _attribution(config, model)
+    plan, players = att.plan, att.players
+    chunk = chunk_size_for(config, len(att.masks["entry"]),
+                           len(att.masks.get("pathway", ())))
     solver = _cohort_solver(model, kind, readout, prepared.steady_start, ENGINE_RTOL,
-                            ENGINE_ATOL)
+                            ENGINE_ATOL, att.views)
     base_params = condition.apply(model.default_params())
     healthy = healthy_value(readout, base_params["readout"])
     key = jax.random.key(config.seed)
     t_end = float(prepared.days)
     t_split = min(float(prepared.protocol.start_day), t_end - 0.5)
-    jumps = jnp.asarray(prepared.jump_ts)
-    jmasks = jnp.asarray(masks)
 
     sink = _Sink(out)
-    phi_all = np.full((config.n, len(players)), np.nan)
+    phi_all = {view: np.full((config.n, len(players)), np.nan) for view in VIEW_COLUMNS}
     benefit_all = np.full(config.n, np.nan)
     functional = {name: np.full((config.n, 2), np.nan)
-                  for name in cohort_outputs(model, kind, readout)[1:]}
+                  for name in functional_outputs(model, kind)}
     stats = {"r30": 0, "r50": 0, "failed": 0, "undefined": 0}
     try:
         for first in range(0, config.n, chunk):
@@ -224,49 +389,43 @@ def run_cohort(config: CohortConfig, out: str | Path | None = None,
             padded = np.concatenate([ids, np.full(chunk - len(ids), ids[0])])
             subjects = sample_subjects(model, condition, base_params, key, padded,
                                        dict(config.genotype_overrides))
-            inputs = cohort_inputs(prepared, subjects)
-            outputs, codes = solver(inputs, jnp.asarray(prepared.t0), jumps,
-                                    jnp.asarray(t_split), jnp.asarray(t_end), jmasks)
-            codes = np.asarray(codes)[: len(ids)]
-            failed = (codes != 0).any(axis=1)
-            outputs = {k: np.where(failed[:, None], np.nan, np.asarray(v)[: len(ids)])
-                       for k, v in outputs.items()}
-            values = outputs[readout]
+            outputs, codes = _solve_chunk(solver, att, cohort_inputs(prepared, subjects),
+                                          prepared, t_split, t_end, len(ids))
+            failed = codes != 0
+            entry = outputs["entry"]
             for name in functional:
-                functional[name][ids] = outputs[name][:, [plan.full, plan.empty]]
-            exercise = values[:, plan.full]
-            sedentary = values[:, plan.empty]
-            gain = benefit(readout, exercise, sedentary)
-            if config.attribution:  # coalition values as benefits over the empty coalition
-                phi, bound = plan.estimate(benefit(readout, values, sedentary[:, None]))
-            else:
-                phi = bound = np.full((len(ids), len(players)), np.nan)
+                functional[name][ids] = entry[name][:, [plan.full, plan.empty]]
+            runs = [{k: v[:, i] for k, v in entry.items()} for i in (plan.full, plan.empty)]
+            exercise, sedentary = (run[readout] for run in runs)
+            gain, log_drive_gain = (attribution_value(scale, readout, *runs)
+                                    for scale in ATTRIBUTION_SCALES)
+            phi = _shapley(config, att, _coalition_values(config, readout, att, outputs))
             r30, r50, defined = responder_status(readout, exercise, sedentary, healthy,
                                                  base_params["readout"])
-            phi_all[ids] = phi
+            for view, (values, _) in phi.items():
+                phi_all[view][ids] = values
             benefit_all[ids] = gain
             stats["r30"] += int(r30[~failed].sum())
             stats["r50"] += int(r50[~failed].sum())
             stats["undefined"] += int((~defined & ~failed).sum())
             stats["failed"] += int(failed.sum())
-            reason = np.array([FAILURE_REASONS[int(c)] for c in codes.max(axis=1)], dtype=object)
-            sink.write(_rows(subjects, ids, condition.species, sedentary, exercise, gain,
-                             (r30, r50, defined),
-                             {k: v[ids] for k, v in functional.items()},
-                             model.exercise_mechanisms, players, phi,
-                             None if plan.exact or not config.attribution else bound, reason))
+            reason = np.array([FAILURE_REASONS[int(c)] for c in codes], dtype=object)
+            sink.write(_rows(subjects, ids, condition.species,
+                             (sedentary, exercise, gain, log_drive_gain),
+                             (r30, r50, defined), {k: v[ids] for k, v in functional.items()},
+                             model.exercise_mechanisms, players, phi, reason))
             if progress is not None:
                 progress(int(ids[-1]) + 1, config.n)
-        endotypes = find_endotypes(phi_all, players, seed=config.seed) if config.attribution \
-            else None
+        endotypes = find_endotypes(phi_all["entry"], players, seed=config.seed) \
+            if config.attribution else None
         table = sink.finish(endotypes.labels if endotypes is not None else None)
     except BaseException:
         sink.abort()
         raise
     ok = np.isfinite(benefit_all)
     runtime = time.perf_counter() - started
-    summary = _summary(config, condition, prepared, readout, plan, chunk, ok, benefit_all,
-                       phi_all, players, stats, endotypes, runtime)
+    summary = _summary(config, condition, prepared, readout, att, chunk, ok, benefit_all,
+                       phi_all, stats, endotypes, runtime)
     summary["functional"] = _functional_means(functional, ok, base_params["readout"])
     return CohortResult(summary=summary, subjects=table)
 
@@ -289,10 +448,12 @@ def _nullable(flags: np.ndarray, defined: np.ndarray) -> pa.Array:
                     mask=~np.asarray(defined, dtype=bool))
 
 
-def _rows(subjects, ids, species, sedentary, exercise, benefit, responders, functional,
-          mechanisms, players, phi, sampled_bound, reason) -> pa.Table:
-    """One chunk's rows. ``responders`` is ``(r30, r50, defined)``; ``functional`` maps each
-    functional read-out to ``(n, 2)`` values (exercise, sedentary)."""
+def _rows(subjects, ids, species, values, responders, functional, mechanisms, players, phi,
+          reason) -> pa.Table:
+    """One chunk's rows. ``values`` is ``(sedentary, exercise, benefit, log_drive_benefit)``;
+    ``responders`` is ``(r30, r50, defined)``; ``functional`` maps each functional read-out
+    to ``(n, 2)`` values (exercise, sedentary); ``phi`` maps each view to its Shapley values
+    and sampled bound (:func:`_shapley`)."""
     n = len(ids)
     cov = {k: v[:n] for k, v in subjects.covariates.items()}
     data = {
@@ -304,30 +465,34 @@ def _rows(subjects, ids, species, sedentary, exercise, benefit, responders, func
     }
     for variant in VARIANT_NAMES:
         data[variant] = subjects.genotype_labels(variant)[:n]
+    sedentary, exercise, gain, log_drive_gain = values
     r30, r50, defined = responders
     data.update({"sedentary_value": sedentary, "exercise_value": exercise,
-                 "benefit": benefit, "responder30": _nullable(r30, defined),
+                 "benefit": gain, "log_drive_benefit": log_drive_gain,
+                 "responder30": _nullable(r30, defined),
                  "responder50": _nullable(r50, defined)})
-    for name, values in functional.items():
-        data[name] = values[:, 0]
-        data[f"sedentary_{name}"] = values[:, 1]
-    column = {m: i for i, m in enumerate(players)}
-    for m in mechanisms:
-        data[f"shapley_{m}"] = phi[:, column[m]] if m in column else np.zeros(n)
-        if sampled_bound is not None:
-            data[f"shapley_bound_{m}"] = (sampled_bound[:, column[m]] if m in column
-                                          else np.zeros(n))
-    player_names = np.array(players, dtype=object)
-    with np.errstate(invalid="ignore"):
-        best = np.nanargmax(np.where(np.isfinite(phi), phi, -np.inf), axis=1) if len(players) \
-            else np.zeros(n, dtype=int)
-        top = np.take_along_axis(phi, best[:, None], axis=1)[:, 0] if len(players) else (
-            np.zeros(n))
-    # "none": no mechanism carries a positive share; "n/a": not attributed (or failed)
-    data["priming_mechanism"] = np.where(
-        ~np.isfinite(top), "n/a", np.where(top > 0, player_names[best], "none")).astype(object)
+    for name, fvalues in functional.items():
+        data[name] = fvalues[:, 0]
+        data[f"sedentary_{name}"] = fvalues[:, 1]
+    for view, (prefix, _) in VIEW_COLUMNS.items():
+        data.update(_shapley_columns(prefix, mechanisms, players, *phi[view]))
+    for view, (_, priming) in VIEW_COLUMNS.items():
+        data[priming] = priming_labels(priming_index(phi[view][0]), players)
     data["status"] = reason
     return pa.table(data)
+
+
+def _shapley_columns(prefix: str, mechanisms: tuple[str, ...], players: tuple[str, ...],
+                     phi: np.ndarray, sampled_bound: np.ndarray | None) -> dict:
+    """``<prefix>_<mechanism>`` (0 for a mechanism that is not a player) and, for sampled
+    plans, ``<prefix>_bound_<mechanism>``."""
+    column = {m: i for i, m in enumerate(players)}
+    zeros = np.zeros(len(phi))
+    data = {f"{prefix}_{m}": phi[:, column[m]] if m in column else zeros for m in mechanisms}
+    if sampled_bound is not None:
+        data.update({f"{prefix}_bound_{m}": sampled_bound[:, column[m]] if m in column
+                     else zeros for m in mechanisms})
+    return data
 
 
 class _Sink:
@@ -391,8 +556,8 @@ class _Sink:
             Path(self.partial).unlink(missing_ok=True)
 
 
-def _summary(config, condition, prepared, readout, plan, chunk, ok, benefit, phi, players,
-             stats, endotypes, runtime) -> dict:
+def _summary(config, condition, prepared, readout, att, chunk, ok, benefit, phi, stats,
+             endotypes, runtime) -> dict:
     n_ok = int(ok.sum())
     n_defined = n_ok - stats["undefined"]
     b = benefit[ok]
@@ -411,24 +576,45 @@ def _summary(config, condition, prepared, readout, plan, chunk, ok, benefit, phi
         "benefit_sd": float(b.std(ddof=1)) if n_ok > 1 else float("nan"),
     }
     if config.attribution:
-        primed = phi[ok]
-        top = np.argmax(primed, axis=1)
-        positive = primed[np.arange(len(top)), top] > 0
-        share = {m: float(np.mean(positive & (top == i))) if n_ok else float("nan")
-                 for i, m in enumerate(players)}
-        share["none"] = float(np.mean(~positive)) if n_ok else float("nan")
-        summary["attribution"] = {
-            "method": "exact" if plan.exact else f"sampled ({len(plan.before)} permutations)",
-            "players": list(players), "coalitions": int(len(plan.masks)),
-            "mean_shapley": dict(zip(players, np.nanmean(phi, axis=0).tolist(), strict=True))
-            if n_ok else {},
-        }
-        summary["priming_mechanism_share"] = share
+        summary.update(_attribution_summary(config, att, ok, phi))
         summary["endotypes"] = {
             "k": endotypes.k, "silhouette": endotypes.silhouette,
             "sizes": endotypes.sizes, "profiles": endotypes.profiles,
-            "method": "k-means on Shapley profiles normalised by sum |phi|; k by silhouette",
+            "method": "k-means on entry-view Shapley profiles normalised by sum |phi|; k by "
+                      "silhouette",
         }
     summary.update({"runtime_s": runtime, "subjects_per_s": config.n / runtime,
                     "chunk_size": chunk, "device": device_description()})
     return summary
+
+
+# Summary keys of each view's priming share (the entry view's name predates the pathway view)
+SHARE_KEYS = {"entry": "priming_mechanism_share", "pathway": "pathway_priming_share"}
+
+
+def _attribution_summary(config: CohortConfig, att: _Attribution, ok: np.ndarray,
+                         phi: dict[str, np.ndarray]) -> dict:
+    """Attribution method, mean Shapley values, and per view the priming share with its
+    bootstrap interval (:mod:`exerpain.explain.priming`), over the subjects solved."""
+    plan, players = att.plan, att.players
+    out = {"attribution": {
+        "method": "exact" if plan.exact else f"sampled ({len(plan.before)} permutations)",
+        "players": list(players), "coalitions": int(len(plan.masks)),
+        "views": list(att.views), "scale": config.attribution_scale,
+        "sums_to": "benefit" if config.attribution_scale == "readout" else "log_drive_benefit",
+        "share_interval": {
+            "method": "percentile bootstrap over subjects", "resamples": BOOTSTRAP_RESAMPLES,
+            "level": INTERVAL_LEVEL, "seed": config.seed,
+            "parameter_uncertainty": PARAMETER_DRAWS_INCLUDED,
+        },
+    }}
+    for view in att.views:
+        prefix = "" if view == "entry" else f"{view}_"
+        values = phi[view][ok]
+        out["attribution"][f"{prefix}mean_shapley"] = dict(
+            zip(players, values.mean(axis=0).tolist(), strict=True)) if ok.any() else {}
+        index = priming_index(values)
+        out[SHARE_KEYS[view]] = priming_share(index, players)
+        # hook: pass one index array per calibration-posterior draw here (priming.py)
+        out[f"{SHARE_KEYS[view]}_interval"] = share_interval([index], players, config.seed)
+    return out

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any, Protocol
 
 import diffrax
 import jax
@@ -35,9 +36,19 @@ FAILURE_REASONS = {0: "ok", 1: "solver failure (max steps or step size below min
                    2: "non-finite values (the vector field returned NaN or inf)"}
 
 
-def integrate_run(model: Model, inputs: ModelInputs, y0: Array, t0: Array, jump_ts: Array,
-                  save_ts: Array, rtol: float, atol: float) -> tuple[Array, Array]:
+class VectorField(Protocol):
+    """Anything with a vector field: a :class:`Model`, or the pathway view's augmented system
+    (:class:`exerpain.simulate.pathway.PathwaySystem`)."""
+
+    def vector_field(self, t: Array, y: Array, inputs: Any) -> Array: ...
+
+
+def integrate_run(model: VectorField, inputs: ModelInputs | Any, y0: Array, t0: Array,
+                  jump_ts: Array, save_ts: Array, rtol: float, atol: float
+                  ) -> tuple[Array, Array]:
     """Integrate one run from ``(t0, y0)`` to ``save_ts[-1]``; traceable (vmap/jit).
+
+    ``inputs`` is passed to ``model.vector_field`` as its last argument.
 
     Returns the states at ``save_ts`` (n_save, n_states) and a failure code (0 = ok, see
     ``FAILURE_REASONS``).
