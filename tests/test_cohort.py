@@ -182,6 +182,9 @@ def test_failed_subjects_are_marked_and_the_rest_go_on(model):
 @pytest.mark.parametrize("kwargs,needle", [
     ({"n": 0}, "n"), ({"n": -3}, "n"), ({"n": 10**9}, "memory"), ({"seed": 1.5}, "seed"),
     ({"condition": "xyz"}, "condition"), ({"interventions": ("aspirin",)}, "intervention"),
+    ({"sex": "robot"}, "sex: must be one of male, female, mixed"),
+    ({"condition": "dpn", "protocol": "aerobic-moderate", "sex": "female"},
+     "sex: applies to rodent conditions only"),
 ])
 def test_bad_cohort_input(kwargs, needle):
     args = {"condition": "cci", "protocol": "treadmill-moderate", "n": 10, "seed": 1, **kwargs}

@@ -58,9 +58,11 @@ from exerpain.explain.priming import (
     share_interval,
 )
 from exerpain.explain.shapley import CoalitionPlan, plan_for
+from exerpain.model.conditions import get_condition
 from exerpain.model.function import functional_healthy_value, functional_names
 from exerpain.model.readouts import PRIMARY_READOUT, benefit, healthy_value, responder_status
 from exerpain.model.registry import Model, ModelInputs
+from exerpain.population.covariates import SEX_FRACTIONS
 from exerpain.population.genotypes import VARIANT_NAMES
 from exerpain.population.sampling import sample_subjects
 from exerpain.simulate.pathway import PATHWAY_RUN_WEIGHT, PathwaySystem, state_masks
@@ -107,6 +109,7 @@ class CohortConfig:
     n_permutations: int = 128
     chunk_size: int | None = None
     genotype_overrides: dict = field(default_factory=dict)
+    sex: str | None = None  # rodents: male (default), female or mixed (SEX_FRACTIONS)
 
 
 @dataclass
@@ -115,12 +118,24 @@ class CohortResult:
     subjects: pa.Table | None  # in memory when no output folder was given
 
 
+def female_fraction(config: CohortConfig) -> float | None:
+    """Share of females of a rodent cohort (``None``: the condition's population)."""
+    return None if config.sex is None else SEX_FRACTIONS[config.sex]
+
+
 def validate_config(config: CohortConfig) -> None:
     """Raise :class:`InputError` naming the first invalid field of ``config``."""
     if isinstance(config.n, bool) or not isinstance(config.n, int) or config.n <= 0:
         raise InputError(f"n: must be a positive integer, got {config.n!r}")
     if isinstance(config.seed, bool) or not isinstance(config.seed, int):
         raise InputError(f"seed: must be an integer, got {config.seed!r}")
+    if config.sex is not None:
+        if config.sex not in SEX_FRACTIONS:
+            raise InputError(f"sex: must be one of {', '.join(SEX_FRACTIONS)}, "
+                             f"got {config.sex!r}")
+        if get_condition(config.condition).kind != "rodent":
+            raise InputError(f"sex: applies to rodent conditions only; {config.condition!r} "
+                             "keeps the sex ratio of its patient population")
     if config.attribution_scale not in ATTRIBUTION_SCALES:
         raise InputError(f"attribution_scale: must be one of {', '.join(ATTRIBUTION_SCALES)}, "
                          f"got {config.attribution_scale!r}")
@@ -388,7 +403,8 @@ def run_cohort(config: CohortConfig, out: str | Path | None = None,
             ids = np.arange(first, min(first + chunk, config.n))
             padded = np.concatenate([ids, np.full(chunk - len(ids), ids[0])])
             subjects = sample_subjects(model, condition, base_params, key, padded,
-                                       dict(config.genotype_overrides))
+                                       dict(config.genotype_overrides),
+                                       female_fraction=female_fraction(config))
             outputs, codes = _solve_chunk(solver, att, cohort_inputs(prepared, subjects),
                                           prepared, t_split, t_end, len(ids))
             failed = codes != 0
@@ -568,6 +584,7 @@ def _summary(config, condition, prepared, readout, att, chunk, ok, benefit, phi,
         "protocol": prepared.protocol.name, "interventions": list(config.interventions),
         "ablate": list(config.ablate), "days": prepared.days, "seed": config.seed,
         "readout": readout, "n": config.n, "failed": stats["failed"],
+        "sex": config.sex or ("male" if condition.kind == "rodent" else "population"),
         # rates over the subjects whose responder status is defined (NaN -> null if none)
         "responder30_rate": stats["r30"] / n_defined if n_defined else float("nan"),
         "responder50_rate": stats["r50"] / n_defined if n_defined else float("nan"),
