@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from importlib import resources
+from pathlib import Path
 
 import jax.numpy as jnp
 import numpy as np
@@ -118,3 +120,20 @@ def test_calibrate_cli_rejects_bad_options_before_any_work(tmp_path):
     assert result.exit_code == 2
     assert "starts" in result.output
     assert not any(tmp_path.iterdir())
+
+
+def test_ship_from_refuses_a_missing_or_foreign_fit(tmp_path):
+    """Shipping a reviewed fit checks it first; the shipped defaults are left untouched."""
+    import pandas as pd
+
+    from exerpain.model.calibrated import FILE
+
+    data = Path(str(resources.files("exerpain.model").joinpath("data"))) / FILE
+    before = data.read_bytes()
+    result = CliRunner().invoke(app, ["calibrate", "--ship-from", str(tmp_path / "nothing")])
+    assert result.exit_code == 2 and "error: ship_from" in result.stderr
+    (tmp_path / "calibration.json").write_text(json.dumps(shipped()))
+    pd.DataFrame({"parameter": ["injury.not_a_parameter"]}).to_csv(tmp_path / "parameters.csv")
+    result = CliRunner().invoke(app, ["calibrate", "--ship-from", str(tmp_path)])
+    assert result.exit_code == 2 and "other free parameters" in result.stderr
+    assert data.read_bytes() == before

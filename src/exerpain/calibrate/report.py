@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import pandas as pd
 
 from exerpain.calibrate import identifiability
 from exerpain.calibrate.fit import CalibrationResult
+from exerpain.errors import InputError
 from exerpain.model.calibrated import FILE
 from exerpain.storage import atomic_write, prepare_folder, write_json
 
@@ -93,14 +95,34 @@ def summary(r: CalibrationResult, targets: pd.DataFrame) -> dict:
     }
 
 
-def shipped_record(r: CalibrationResult, params: pd.DataFrame, info: dict) -> dict:
-    """The record ``exerpain.model.calibrated`` applies as the model's defaults."""
+def record_from_folder(folder: str | Path, free: tuple[str, ...]) -> dict:
+    """The shipped record of a calibration written earlier (``calibration.json`` and
+    ``parameters.csv`` in ``folder``), after checking that it fitted exactly the model's
+    current free parameters ``free`` (a fit of another model version is refused)."""
+    folder = Path(folder)
+    try:
+        info = json.loads((folder / "calibration.json").read_text())
+        params = pd.read_csv(folder / "parameters.csv")
+    except (OSError, ValueError) as err:
+        raise InputError(f"ship_from: {folder} does not hold a readable calibration "
+                         f"({err.__class__.__name__})") from None
+    if tuple(params["parameter"]) != tuple(free):
+        missing = sorted(set(free) - set(params["parameter"]))
+        extra = sorted(set(params["parameter"]) - set(free))
+        raise InputError(f"ship_from: {folder} fitted other free parameters than the current "
+                         f"model's (missing {missing[:3]}, extra {extra[:3]})")
+    return shipped_record(params, info)
+
+
+def shipped_record(params: pd.DataFrame, info: dict) -> dict:
+    """The record ``exerpain.model.calibrated`` applies as the model's defaults, from a fit's
+    parameter table and summary (:func:`parameter_frame`, :func:`summary`)."""
     return {
         "created": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "fitted_to": [t.id for t in r.fitted],
-        "held_out": [t.id for t in r.held_out],
-        "loss_before": r.loss_before,
-        "loss_after": r.loss_after,
+        "fitted_to": list(info["fitted_to"]),
+        "held_out": list(info["held_out"]),
+        "loss_before": info["loss_before"],
+        "loss_after": info["loss_after"],
         "scores": info["scores"],
         "parameters": {
             row.parameter: {"value": row.value, "declared": row.declared,

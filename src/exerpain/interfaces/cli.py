@@ -214,14 +214,28 @@ def calibrate(
                                            max=10_000)] = 200,
     ship: Annotated[bool, typer.Option("--ship", help="install the fit as the package's "
                                                       "default parameters")] = False,
+    ship_from: Annotated[Path | None, typer.Option(
+        help="install a reviewed earlier fit (its --out folder) as the defaults, no fitting")]
+    = None,
 ) -> None:
     """Fit the free parameters to the evidence (MAP, Laplace); report held-out scores."""
     from exerpain.calibrate import report
     from exerpain.calibrate.fit import CalibrationError
     from exerpain.calibrate.fit import calibrate as run_calibration
+    from exerpain.calibrate.space import free_space
     from exerpain.model.registry import Model
     from exerpain.storage import prepare_folder
 
+    if ship_from is not None:
+        model = Model.default()
+        free = free_space(model, model.parameter_table(declared=True)).names
+        try:
+            path = report.ship(report.record_from_folder(ship_from, free))
+        except InputError as err:
+            fail(str(err))
+            return
+        typer.echo(f"installed {ship_from} as the default parameters: {path}")
+        return
     try:
         folder = prepare_folder(out)
         typer.echo("compiling the objective and its gradient (a few minutes)...", err=True)
@@ -251,7 +265,7 @@ def calibrate(
     counts = {k: len(v) for k, v in info["identifiability"].items()}
     typer.echo(f"identifiability: {counts}")
     if ship:
-        path = report.ship(report.shipped_record(result, params_frame, info))
+        path = report.ship(report.shipped_record(params_frame, info))
         typer.echo(f"installed as the default parameters: {path}")
     typer.echo(f"wrote {folder}/calibration.json, parameters.csv, targets.csv")
 
