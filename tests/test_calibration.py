@@ -137,3 +137,21 @@ def test_ship_from_refuses_a_missing_or_foreign_fit(tmp_path):
     result = CliRunner().invoke(app, ["calibrate", "--ship-from", str(tmp_path)])
     assert result.exit_code == 2 and "other free parameters" in result.stderr
     assert data.read_bytes() == before
+
+
+def test_posterior_draws_follow_the_shipped_laplace_posterior(model):
+    """Draws sit inside each parameter's range, centre on the MAP (median, logit scale) and
+    spread as the shipped 95% interval says."""
+    from exerpain.model.calibrated import posterior_draws
+
+    record = shipped()
+    rows = model.parameter_table(declared=True)
+    draws = posterior_draws(rows, 4000, seed=0, record=record)
+    assert set(f"{g}.{n}" for g, n in draws) == set(record["parameters"])
+    table = {(g, p.name): p for g, p in rows}
+    for key, values in list(draws.items())[:20]:
+        entry, p = record["parameters"][f"{key[0]}.{key[1]}"], table[key]
+        assert np.all((values > p.low) & (values < p.high))
+        assert np.median(values) == pytest.approx(entry["value"], rel=0.05, abs=1e-9)
+        inside = np.mean((values >= entry["low95"]) & (values <= entry["high95"]))
+        assert inside == pytest.approx(0.95, abs=0.02)

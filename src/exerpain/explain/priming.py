@@ -10,12 +10,14 @@ subjects with replacement and counting their labels is the same as drawing the c
 ``Multinomial(n, observed shares)``, which is how it is computed (memory O(resamples x
 mechanisms), independent of ``n``).
 
-Parameter uncertainty (hook): :func:`share_interval` takes the priming indices of the same
-subjects under several parameter draws (``indices_by_draw``); each resample first picks a
-draw uniformly, then resamples subjects within it, so the interval carries both sources.
-The engine passes a single draw (the shipped calibration), so today's intervals carry only
-the between-subject sampling uncertainty; draws from the calibration posterior are to be
-passed here once the calibration provides them (``PARAMETER_DRAWS_INCLUDED`` says which).
+Parameter uncertainty: :func:`share_interval` takes the priming indices of subjects under
+several parameter draws (``indices_by_draw``); each resample first picks a draw uniformly,
+then draws a cohort of the full size from that draw's priming shares, so the interval carries
+both sources. The cohort engine gives each subject one draw from the shipped calibration's
+posterior (subject ``i`` gets draw ``i mod K``, :func:`exerpain.model.calibrated.
+posterior_draws`), so the draws hold disjoint groups of about ``n / K`` subjects; each group's
+shares estimate that draw's population shares, and their own sampling noise makes the
+interval somewhat conservative.
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ NONE = -1  # no mechanism carries a positive share
 NOT_ATTRIBUTED = -2  # attribution off, or the subject's solve failed
 BOOTSTRAP_RESAMPLES = 2000
 INTERVAL_LEVEL = 0.95
-PARAMETER_DRAWS_INCLUDED = False  # True once posterior draws reach share_interval
 
 
 def priming_index(phi: np.ndarray) -> np.ndarray:
@@ -72,8 +73,9 @@ def share_interval(indices_by_draw: Sequence[np.ndarray], players: Sequence[str]
                    level: float = INTERVAL_LEVEL) -> dict[str, list[float]]:
     """``{mechanism or "none": [low, high]}``: percentile interval of the priming share.
 
-    ``indices_by_draw``: one :func:`priming_index` array per parameter draw, all of the same
-    subjects (see the module docstring); one array = bootstrap over subjects only.
+    ``indices_by_draw``: one :func:`priming_index` array per parameter draw (see the module
+    docstring); one array = bootstrap over subjects only. Each resample is a cohort of all the
+    attributed subjects.
     """
     counts = np.array([_counts(np.asarray(i), len(players)) for i in indices_by_draw])
     totals = counts.sum(axis=1)
@@ -82,8 +84,9 @@ def share_interval(indices_by_draw: Sequence[np.ndarray], players: Sequence[str]
         return {k: [float("nan"), float("nan")] for k in keys}
     rng = np.random.default_rng(seed)
     per_draw = np.bincount(rng.integers(len(counts), size=resamples), minlength=len(counts))
-    shares = np.concatenate([rng.multinomial(totals[d], counts[d] / totals[d], size=k)
-                             / totals[d] for d, k in enumerate(per_draw) if k])
+    size = int(totals.sum())
+    shares = np.concatenate([rng.multinomial(size, counts[d] / totals[d], size=k) / size
+                             for d, k in enumerate(per_draw) if k])
     tail = 100 * (1 - level) / 2
     low, high = np.percentile(shares, [tail, 100 - tail], axis=0)
     return {k: [float(lo), float(hi)] for k, lo, hi in zip(keys, low, high, strict=True)}

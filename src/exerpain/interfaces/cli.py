@@ -105,6 +105,9 @@ def cohort(
         help="scale of both attribution views: readout or log_drive")] = "readout",
     pathway: Annotated[bool, typer.Option(
         help="the pathway attribution view beside the entry view")] = True,
+    posterior_draws: Annotated[int, typer.Option(
+        help="draws from the calibration posterior shared out over the subjects (0 = the "
+             "shipped MAP for everyone)", min=0, max=1000)] = 16,
     sex: Annotated[str | None, typer.Option(
         help="rodents: male (default, as most published designs), female or mixed (50:50)")]
     = None,
@@ -126,7 +129,7 @@ def cohort(
             seed=_integer("seed", seed), interventions=tuple(intervention or ()),
             ablate=tuple(ablate or ()), days=days, start_day=start_day, stop_day=stop_day,
             attribution=attribution, attribution_scale=attribution_scale,
-            pathway=pathway, memory_gb=memory_gb, sex=sex)
+            pathway=pathway, memory_gb=memory_gb, sex=sex, posterior_draws=posterior_draws)
         validate_config(config)  # before the progress bar, so bad input is one error line
         columns = (TextColumn("[progress.description]{task.description}"), BarColumn(),
                    TextColumn("{task.completed}/{task.total} subjects"),

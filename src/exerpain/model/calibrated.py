@@ -15,6 +15,8 @@ from dataclasses import replace
 from functools import cache
 from importlib import resources
 
+import numpy as np
+
 from exerpain.model.parameters import Parameter
 
 CONSTRAINED = 0.9
@@ -56,4 +58,33 @@ def apply_calibration(rows: list[tuple[str, Parameter]],
                 f"{entry['declared']:.4g}; not constrained by the evidence, posterior/prior SD "
                 f"{ratio:.2f}]"))
         out.append((group, p))
+    return out
+
+
+def posterior_draws(rows: list[tuple[str, Parameter]], k: int, seed: int,
+                    record: dict | None = None) -> dict[tuple[str, str], np.ndarray]:
+    """``k`` draws of every fitted parameter from the shipped calibration's posterior:
+    ``{(group, name): (k,) values}``.
+
+    The Laplace posterior is normal on the logit scale of each parameter's declared range,
+    centred on the MAP, with the SD recovered from the shipped 95% interval
+    (``(logit(high95) - logit(low95)) / 3.92``); the shipped record keeps no covariances, so
+    parameters are drawn independently (ridges between parameters are ignored; the
+    calibration report lists them). Empty when no calibration is shipped.
+    """
+    record = shipped() if record is None else record
+    fitted = record.get("parameters", {})
+    rng = np.random.default_rng(seed)
+    out = {}
+    for group, p in rows:
+        entry = fitted.get(f"{group}.{p.name}")
+        if entry is None:
+            continue
+        def logit(v: float, p: Parameter = p) -> float:
+            u = np.clip((v - p.low) / (p.high - p.low), 1e-12, 1 - 1e-12)
+            return float(np.log(u) - np.log1p(-u))
+        centre = logit(entry["value"])
+        sd = (logit(entry["high95"]) - logit(entry["low95"])) / 3.92
+        theta = centre + max(sd, 0.0) * rng.standard_normal(k)
+        out[(group, p.name)] = p.low + (p.high - p.low) / (1.0 + np.exp(-theta))
     return out

@@ -125,7 +125,7 @@ def _sampler(model: Model, condition_name: str, female_fraction: float | None = 
 
     @jax.jit
     def sample(key, ids, nominal, pop, fixed_genotypes, fixed_covariates):
-        covs, genotypes, values = jax.vmap(one, in_axes=(None, 0, None, None, None, None))(
+        covs, genotypes, values = jax.vmap(one, in_axes=(None, 0, 0, 0, None, None))(
             key, ids, nominal, pop, fixed_genotypes, fixed_covariates)
         values = apply_modifiers(covs, genotypes, values, pop)
         return covs, genotypes, jnp.clip(values, low, high)
@@ -161,10 +161,15 @@ def draw_subjects(model: Model, condition: Condition, base_params: dict, key: ja
                   ) -> tuple[dict, jax.Array, dict]:
     """Covariates, genotypes and solver parameters of subjects ``ids``; traceable in
     ``base_params`` (a virtual cohort can be differentiated with respect to the population's
-    parameters). ``fixed_*``: see :func:`fixed_genotypes_array`, :func:`_fixed_covariates`."""
+    parameters). A base value may be a scalar (shared) or an array with one value per subject
+    (e.g. each subject's draw from the calibration posterior). ``fixed_*``: see
+    :func:`fixed_genotypes_array`, :func:`_fixed_covariates`."""
     varied, sample = _sampler(model, condition.name, female_fraction)
-    nominal = jnp.stack([jnp.asarray(base_params[g][n]) for g, n in varied])
-    pop = {k: jnp.asarray(v) for k, v in base_params["population"].items()}
+    shape = jnp.shape(ids)
+    nominal = jnp.stack([jnp.broadcast_to(jnp.asarray(base_params[g][n]), shape)
+                         for g, n in varied], axis=-1)
+    pop = {k: jnp.broadcast_to(jnp.asarray(v), shape)
+           for k, v in base_params["population"].items()}
     covs, genotypes, values = sample(
         key, ids, nominal, pop,
         fixed_genotypes_array({}) if fixed_genotypes is None else fixed_genotypes,

@@ -51,13 +51,13 @@ from exerpain.explain.endotypes import find_endotypes
 from exerpain.explain.priming import (
     BOOTSTRAP_RESAMPLES,
     INTERVAL_LEVEL,
-    PARAMETER_DRAWS_INCLUDED,
     priming_index,
     priming_labels,
     priming_share,
     share_interval,
 )
 from exerpain.explain.shapley import CoalitionPlan, plan_for
+from exerpain.model.calibrated import posterior_draws, shipped
 from exerpain.model.conditions import get_condition
 from exerpain.model.function import functional_healthy_value, functional_names
 from exerpain.model.readouts import PRIMARY_READOUT, benefit, healthy_value, responder_status
@@ -110,12 +110,33 @@ class CohortConfig:
     chunk_size: int | None = None
     genotype_overrides: dict = field(default_factory=dict)
     sex: str | None = None  # rodents: male (default), female or mixed (SEX_FRACTIONS)
+    posterior_draws: int = 16  # subject i uses draw i mod K of the calibration posterior
 
 
 @dataclass
 class CohortResult:
     summary: dict
     subjects: pa.Table | None  # in memory when no output folder was given
+
+
+def _posterior(config: CohortConfig, model: Model) -> dict[tuple[str, str], np.ndarray]:
+    """The calibration-posterior draws the subjects use (empty: every subject uses the
+    shipped MAP values)."""
+    if config.posterior_draws == 0:
+        return {}
+    return posterior_draws(model.parameter_table(declared=True), config.posterior_draws,
+                           config.seed)
+
+
+def _subject_base(model: Model, condition, draws: dict, ids: np.ndarray) -> dict:
+    """Base parameters of subjects ``ids``: the shipped values, with each fitted parameter
+    replaced by the subject's posterior draw (draw ``id mod K``), condition applied."""
+    params = model.default_params()
+    if draws:
+        k = len(next(iter(draws.values())))
+        for (group, name), values in draws.items():
+            params[group][name] = values[ids % k]
+    return condition.apply(params)
 
 
 def female_fraction(config: CohortConfig) -> float | None:
@@ -136,6 +157,9 @@ def validate_config(config: CohortConfig) -> None:
         if get_condition(config.condition).kind != "rodent":
             raise InputError(f"sex: applies to rodent conditions only; {config.condition!r} "
                              "keeps the sex ratio of its patient population")
+    if not 0 <= config.posterior_draws <= 1000:
+        raise InputError(f"posterior_draws: must be within 0-1000, got "
+                         f"{config.posterior_draws}")
     if config.attribution_scale not in ATTRIBUTION_SCALES:
         raise InputError(f"attribution_scale: must be one of {', '.join(ATTRIBUTION_SCALES)}, "
                          f"got {config.attribution_scale!r}")
@@ -387,6 +411,7 @@ def run_cohort(config: CohortConfig, out: str | Path | None = None,
     solver = _cohort_solver(model, kind, readout, prepared.steady_start, ENGINE_RTOL,
                             ENGINE_ATOL, att.views)
     base_params = condition.apply(model.default_params())
+    draws = _posterior(config, model)
     healthy = healthy_value(readout, base_params["readout"])
     key = jax.random.key(config.seed)
     t_end = float(prepared.days)
@@ -402,7 +427,9 @@ def run_cohort(config: CohortConfig, out: str | Path | None = None,
         for first in range(0, config.n, chunk):
             ids = np.arange(first, min(first + chunk, config.n))
             padded = np.concatenate([ids, np.full(chunk - len(ids), ids[0])])
-            subjects = sample_subjects(model, condition, base_params, key, padded,
+            subjects = sample_subjects(model, condition,
+                                       _subject_base(model, condition, draws, padded), key,
+                                       padded,
                                        dict(config.genotype_overrides),
                                        female_fraction=female_fraction(config))
             outputs, codes = _solve_chunk(solver, att, cohort_inputs(prepared, subjects),
@@ -612,19 +639,23 @@ SHARE_KEYS = {"entry": "priming_mechanism_share", "pathway": "pathway_priming_sh
 def _attribution_summary(config: CohortConfig, att: _Attribution, ok: np.ndarray,
                          phi: dict[str, np.ndarray]) -> dict:
     """Attribution method, mean Shapley values, and per view the priming share with its
-    bootstrap interval (:mod:`exerpain.explain.priming`), over the subjects solved."""
+    interval (:mod:`exerpain.explain.priming`: calibration-posterior draws and subjects),
+    over the subjects solved."""
     plan, players = att.plan, att.players
+    k = config.posterior_draws if shipped().get("parameters") else 0
     out = {"attribution": {
         "method": "exact" if plan.exact else f"sampled ({len(plan.before)} permutations)",
         "players": list(players), "coalitions": int(len(plan.masks)),
         "views": list(att.views), "scale": config.attribution_scale,
         "sums_to": "benefit" if config.attribution_scale == "readout" else "log_drive_benefit",
         "share_interval": {
-            "method": "percentile bootstrap over subjects", "resamples": BOOTSTRAP_RESAMPLES,
-            "level": INTERVAL_LEVEL, "seed": config.seed,
-            "parameter_uncertainty": PARAMETER_DRAWS_INCLUDED,
+            "method": "percentile bootstrap: a posterior draw, then a cohort of all subjects "
+                      "from that draw's shares" if k else "percentile bootstrap over subjects",
+            "resamples": BOOTSTRAP_RESAMPLES, "level": INTERVAL_LEVEL, "seed": config.seed,
+            "parameter_uncertainty": bool(k), "posterior_draws": k,
         },
     }}
+    draw = np.arange(len(ok))[ok] % max(k, 1)
     for view in att.views:
         prefix = "" if view == "entry" else f"{view}_"
         values = phi[view][ok]
@@ -632,6 +663,7 @@ def _attribution_summary(config: CohortConfig, att: _Attribution, ok: np.ndarray
             zip(players, values.mean(axis=0).tolist(), strict=True)) if ok.any() else {}
         index = priming_index(values)
         out[SHARE_KEYS[view]] = priming_share(index, players)
-        # hook: pass one index array per calibration-posterior draw here (priming.py)
-        out[f"{SHARE_KEYS[view]}_interval"] = share_interval([index], players, config.seed)
+        by_draw = [index[draw == d] for d in range(max(k, 1))]
+        out[f"{SHARE_KEYS[view]}_interval"] = share_interval(
+            [i for i in by_draw if len(i)], players, config.seed)
     return out
