@@ -8,9 +8,10 @@ free parameters (:mod:`exerpain.calibrate.space`)::
 
 over the fitted targets (:mod:`exerpain.calibrate.targets`); gradients come from reverse-mode
 differentiation through diffrax (and through the DPN steady state by the implicit function
-theorem). It is minimised by L-BFGS with a zoom line search (optax) from several starts: the
-prior centre and draws from the prior scaled by ``START_SPREAD``. The best start is the
-maximum a posteriori (MAP) estimate.
+theorem). It is minimised by L-BFGS-B (scipy, on the host; each evaluation is one compiled
+loss-and-gradient call, so only that function is compiled, not an optimiser step around it)
+from several starts: the prior centre and draws from the prior scaled by ``START_SPREAD``.
+The best start is the maximum a posteriori (MAP) estimate.
 
 Uncertainty is the Laplace approximation at the MAP with the Gauss-Newton Hessian
 ``J^T J + I / PRIOR_SD**2`` (``J``: Jacobian of the standardised residuals
@@ -18,8 +19,9 @@ Uncertainty is the Laplace approximation at the MAP with the Gauss-Newton Hessia
 deviations are given on the logit scale, in natural units (delta method) and as 95%
 intervals mapped back through the logit (inside the range).
 
-A start that meets a solver failure (non-finite loss, or a steady state that does not exist
-at a line-search trial point) stops there and keeps its last good point. A calibration that
+A trial point where the model fails to solve (non-finite loss, or a steady state that does
+not exist) counts as an infinitely bad point, so the line search backs off from it; a start
+keeps its best finite point. A calibration that
 diverges (non-finite loss at every start) or does not improve on the prior centre raises
 :class:`CalibrationError` and writes nothing.
 """
@@ -34,7 +36,7 @@ from functools import lru_cache
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
+from scipy.optimize import minimize
 
 from exerpain.calibrate.experiments import run_experiments
 from exerpain.calibrate.space import PRIOR_SD, ParameterSpace, free_space, prior_residuals
@@ -111,13 +113,6 @@ class Objective:
     def measure(self, theta):
         return self._fns["measure"](theta, self.args[0])
 
-    def init(self, theta):
-        return self._fns["init"](theta)
-
-    def step(self, theta, state):
-        """One L-BFGS step: ``(theta, state, loss, gradient)`` (loss and gradient at the
-        input ``theta``)."""
-        return self._fns["step"](theta, state, *self.args)
 
 
 @dataclass(frozen=True)
@@ -150,53 +145,44 @@ def _compiled(key: _SpaceKey, experiments: tuple) -> dict:
         total = 0.5 * (data + jnp.sum(prior_residuals(space, theta) ** 2))
         return jnp.where(code == 0, total, jnp.nan)
 
-    opt = optax.lbfgs()
-
-    def step(theta, state, base, value, sd):
-        def fn(x):
-            return loss(x, base, value, sd)
-
-        f, grad = optax.value_and_grad_from_state(fn)(theta, state=state)
-        updates, state = opt.update(grad, state, theta, value=f, grad=grad, value_fn=fn)
-        return optax.apply_updates(theta, updates), state, f, grad
-
     return {"loss": jax.jit(loss), "value_and_grad": jax.jit(jax.value_and_grad(loss)),
-            "jacobian": jax.jit(jax.jacrev(residuals)), "measure": jax.jit(measure),
-            "init": opt.init, "step": jax.jit(step)}
+            "jacobian": jax.jit(jax.jacrev(residuals)), "measure": jax.jit(measure)}
 
 
 def minimise(objective: Objective, theta0: np.ndarray, max_steps: int,
              progress: Callable[[int, float], None] | None = None) -> Start:
-    """L-BFGS (optax, zoom line search) from ``theta0``; stops at ``max_steps``, a small
-    gradient, a stalled loss or a non-finite loss."""
-    params = jnp.asarray(theta0)
-    state = objective.init(params)
+    """L-BFGS-B (scipy) from ``theta0`` for at most ``max_steps`` iterations; stops earlier
+    at a small gradient (``GRAD_TOL``) or a stalled loss (``LOSS_RTOL``). Non-finite trial
+    points are returned as ``+inf`` so the line search backs off; the best finite point is
+    kept."""
+    best = {"theta": np.asarray(theta0, dtype=float), "loss": np.inf}
 
-    previous, reason, steps = np.inf, "max_steps", 0
-    while steps < max_steps:
-        steps += 1
-        try:
-            new, new_state, value, grad = objective.step(params, state)
-        except (ValueError, RuntimeError) as err:  # a solver error raised at a trial point
-            reason = f"solver error at a line-search trial point ({str(err).splitlines()[0]})"
-            break
-        value = float(value)
-        if not np.isfinite(value) or not np.all(np.isfinite(np.asarray(grad))):
-            reason = "non-finite loss or gradient (solver failure)"
-            break
-        params, state = new, new_state
+    def fun(x: np.ndarray) -> tuple[float, np.ndarray]:
+        value, grad = objective.value_and_grad(jnp.asarray(x))
+        value, grad = float(value), np.asarray(grad, dtype=float)
+        if not (np.isfinite(value) and np.all(np.isfinite(grad))):
+            return np.inf, np.zeros_like(x)
+        if value < best["loss"]:
+            best.update(theta=np.array(x), loss=value)
+        return value, grad
+
+    steps = {"n": 0}
+
+    def callback(intermediate_result) -> None:
+        steps["n"] += 1
         if progress is not None:
-            progress(steps, value)
-        if float(jnp.max(jnp.abs(grad))) < GRAD_TOL:
-            reason = "gradient below tolerance"
-            break
-        if abs(previous - value) <= LOSS_RTOL * max(abs(value), 1.0):
-            reason = "loss stalled"
-            break
-        previous = value
-    final = float(objective.loss(params))
-    converged = reason in ("gradient below tolerance", "loss stalled") and np.isfinite(final)
-    return Start(0, np.asarray(theta0), np.asarray(params), final, steps, converged, reason)
+            progress(steps["n"], float(intermediate_result.fun))
+
+    result = minimize(fun, np.asarray(theta0, dtype=float), jac=True, method="L-BFGS-B",
+                      callback=callback,
+                      options={"maxiter": max_steps, "gtol": GRAD_TOL, "ftol": LOSS_RTOL})
+    if not np.isfinite(best["loss"]):
+        return Start(0, np.asarray(theta0), np.asarray(theta0), float("nan"), steps["n"],
+                     False, f"non-finite loss at every point tried ({result.message})")
+    converged = bool(result.success) and steps["n"] < max_steps
+    reason = "max_steps" if steps["n"] >= max_steps else str(result.message)
+    return Start(0, np.asarray(theta0), best["theta"], best["loss"], steps["n"], converged,
+                 reason)
 
 
 def calibrate(model: Model | None = None, starts: int = 3, seed: int = 0,
