@@ -10,15 +10,7 @@ Source review: Ghanbari A. Beneficial Effects of Exercise in Neuropathic Pain: A
 the Mechanisms Involved. Pain Res Manag 2025;3432659. doi:10.1155/prm/3432659.
 """
 
-import os
-
-# A failed inner solve (e.g. a Newton steady state at a line-search trial point of a
-# calibration) returns NaN instead of raising, so the failure is detected and reported per
-# run by the solvers' failure codes rather than aborting a whole batch. Set before equinox is
-# imported; a user's own setting wins.
-os.environ.setdefault("EQX_ON_ERROR", "nan")
-
-import jax  # noqa: E402
+import jax
 
 jax.config.update("jax_enable_x64", True)
 

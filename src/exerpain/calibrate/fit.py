@@ -158,8 +158,11 @@ def minimise(objective: Objective, theta0: np.ndarray, max_steps: int,
     best = {"theta": np.asarray(theta0, dtype=float), "loss": np.inf}
 
     def fun(x: np.ndarray) -> tuple[float, np.ndarray]:
-        value, grad = objective.value_and_grad(jnp.asarray(x))
-        value, grad = float(value), np.asarray(grad, dtype=float)
+        try:
+            value, grad = objective.value_and_grad(jnp.asarray(x))
+            value, grad = float(value), np.asarray(grad, dtype=float)
+        except RuntimeError:  # an inner solve raised (e.g. no steady state at this point)
+            return np.inf, np.zeros_like(x)
         if not (np.isfinite(value) and np.all(np.isfinite(grad))):
             return np.inf, np.zeros_like(x)
         if value < best["loss"]:

@@ -380,7 +380,10 @@ def validate(findings: tuple[Finding, ...] = FINDINGS, draws: int = DRAWS,
     draw_pass, draw_solved = [], []
     for _ in range(draws):
         theta = space.theta_prior + PRIOR_SD * rng.standard_normal(len(space.keys))
-        v, c = (np.asarray(x)[None] for x in fn(jnp.asarray(theta)))
+        try:
+            v, c = (np.asarray(x)[None] for x in fn(jnp.asarray(theta)))
+        except RuntimeError:  # an inner solve raised: the whole draw failed to solve
+            v, c = values * np.nan, np.ones_like(codes)
         p, s = _passes(findings, v, c)
         draw_pass.append(p[0])
         draw_solved.append(s[0])
