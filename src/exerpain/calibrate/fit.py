@@ -91,15 +91,18 @@ class CalibrationResult:
 
 class Objective:
     """The calibration objective of ``targets`` over ``space`` around ``base`` params: loss,
-    its gradient, target values and the residual Jacobian. The compiled functions depend only
-    on the space and the experiments (target values, SDs and base parameters are arguments),
-    so objectives that differ in those share one compilation."""
+    its gradient, target values and the residual Jacobian. The compiled functions close over
+    the base parameters as constants (XLA folds everything they fix, which compiles many
+    times faster than passing them as arguments) and depend on the space, the experiments
+    and the base values; target values and SDs are arguments, so objectives that differ only
+    in those share one compilation."""
 
     def __init__(self, space: ParameterSpace, base: dict, targets: tuple[Target, ...]):
         self.space, self.targets = space, targets
-        self.args = (jax.tree.map(jnp.asarray, base), jnp.asarray([t.value for t in targets]),
+        self.args = (jnp.asarray([t.value for t in targets]),
                      jnp.asarray([t.sd for t in targets]))
-        self._fns = _compiled(_SpaceKey(space), tuple(t.measure for t in targets))
+        self._fns = _compiled(_SpaceKey(space), tuple(t.measure for t in targets),
+                              _frozen(base))
 
     def loss(self, theta):
         return self._fns["loss"](theta, *self.args)
@@ -111,8 +114,7 @@ class Objective:
         return self._fns["jacobian"](theta, *self.args)
 
     def measure(self, theta):
-        return self._fns["measure"](theta, self.args[0])
-
+        return self._fns["measure"](theta)
 
 
 @dataclass(frozen=True)
@@ -128,19 +130,26 @@ class _SpaceKey:
         return isinstance(other, _SpaceKey) and other.space.keys == self.space.keys
 
 
-@lru_cache(maxsize=8)
-def _compiled(key: _SpaceKey, experiments: tuple) -> dict:
-    space = key.space
+def _frozen(base: dict) -> tuple:
+    """``{group: {name: value}}`` as a hashable tuple of floats."""
+    return tuple((g, tuple((n, float(v)) for n, v in sorted(values.items())))
+                 for g, values in sorted(base.items()))
 
-    def measure(theta, base):
+
+@lru_cache(maxsize=8)
+def _compiled(key: _SpaceKey, experiments: tuple, frozen_base: tuple) -> dict:
+    space = key.space
+    base = {g: dict(values) for g, values in frozen_base}
+
+    def measure(theta):
         values, codes = run_experiments(experiments, space.params(theta, base))
         return values, jnp.max(codes)
 
-    def residuals(theta, base, value, sd):
-        return (measure(theta, base)[0] - value) / sd
+    def residuals(theta, value, sd):
+        return (measure(theta)[0] - value) / sd
 
-    def loss(theta, base, value, sd):
-        values, code = measure(theta, base)
+    def loss(theta, value, sd):
+        values, code = measure(theta)
         data = jnp.sum(((values - value) / sd) ** 2)
         total = 0.5 * (data + jnp.sum(prior_residuals(space, theta) ** 2))
         return jnp.where(code == 0, total, jnp.nan)
