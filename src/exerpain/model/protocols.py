@@ -98,7 +98,7 @@ EXERCISE_PARAMETERS = (
           "value assumed", "build-up time constant of the chronic adaptation"),
     param("tau_detraining", 14.0, "day", 2.0, 120.0, "assumed",
           "training adaptations are lost over weeks after training stops (detraining); "
-          "value assumed, fitted to the washout findings",
+          "value assumed: no washout course with numbers was found (timecourses.csv)",
           "decay time constant of the chronic adaptation after the programme stops"),
     param("tau_strain", 28.0, "day", 5.0, 120.0, "assumed",
           "non-functional overreaching develops over weeks of excessive load (Meeusen 2013, "
