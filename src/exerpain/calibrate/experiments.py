@@ -303,10 +303,7 @@ def run_experiments(experiments: tuple[Experiment, ...], params: dict, n: int = 
             return jnp.std(exercise - sedentary, ddof=1), failed
         groups = [measured(key, e.readout) for key in e.cohorts]
         improvement = [direction * (ex - sed) for ex, sed, _ in groups]
-        pooled = jnp.sqrt((jnp.var(improvement[0], ddof=1) + jnp.var(improvement[1], ddof=1))
-                          / 2.0)
-        smd = (jnp.mean(improvement[0]) - jnp.mean(improvement[1])) / pooled
-        return smd, jnp.maximum(groups[0][2], groups[1][2])
+        return pooled_smd(*improvement), jnp.maximum(groups[0][2], groups[1][2])
 
     values, failures = [], []
     for e in experiments:
@@ -332,6 +329,11 @@ def standardised_mean_difference(readout: str, exercise: Array, sedentary: Array
     """SMD of exercise vs sedentary (positive = less pain; for a biomarker, a model state,
     positive = higher with exercise), pooled SD of the two arms as between independent groups
     (no small-sample correction)."""
-    pooled = jnp.sqrt((jnp.var(exercise, ddof=1) + jnp.var(sedentary, ddof=1)) / 2.0)
-    direction = READOUT_DIRECTION.get(readout, 1.0)
-    return direction * (jnp.mean(exercise) - jnp.mean(sedentary)) / pooled
+    return READOUT_DIRECTION.get(readout, 1.0) * pooled_smd(exercise, sedentary)
+
+
+def pooled_smd(a: Array, b: Array) -> Array:
+    """``(mean(a) - mean(b)) / pooled SD`` of two independent groups (no small-sample
+    correction)."""
+    pooled = jnp.sqrt((jnp.var(a, ddof=1) + jnp.var(b, ddof=1)) / 2.0)
+    return (jnp.mean(a) - jnp.mean(b)) / pooled

@@ -128,10 +128,11 @@ def _posterior(config: CohortConfig, model: Model) -> dict[tuple[str, str], np.n
                            config.seed)
 
 
-def _subject_base(model: Model, condition, draws: dict, ids: np.ndarray) -> dict:
-    """Base parameters of subjects ``ids``: the shipped values, with each fitted parameter
-    replaced by the subject's posterior draw (draw ``id mod K``), condition applied."""
-    params = model.default_params()
+def _subject_base(defaults: dict, condition, draws: dict, ids: np.ndarray) -> dict:
+    """Base parameters of subjects ``ids``: the shipped ``defaults`` (not modified), with each
+    fitted parameter replaced by the subject's posterior draw (draw ``id mod K``), condition
+    applied."""
+    params = {group: dict(values) for group, values in defaults.items()}
     if draws:
         k = len(next(iter(draws.values())))
         for (group, name), values in draws.items():
@@ -410,7 +411,8 @@ def run_cohort(config: CohortConfig, out: str | Path | None = None,
                            len(att.masks.get("pathway", ())))
     solver = _cohort_solver(model, kind, readout, prepared.steady_start, ENGINE_RTOL,
                             ENGINE_ATOL, att.views)
-    base_params = condition.apply(model.default_params())
+    defaults = model.default_params()
+    base_params = condition.apply(defaults)
     draws = _posterior(config, model)
     healthy = healthy_value(readout, base_params["readout"])
     key = jax.random.key(config.seed)
@@ -428,7 +430,7 @@ def run_cohort(config: CohortConfig, out: str | Path | None = None,
             ids = np.arange(first, min(first + chunk, config.n))
             padded = np.concatenate([ids, np.full(chunk - len(ids), ids[0])])
             subjects = sample_subjects(model, condition,
-                                       _subject_base(model, condition, draws, padded), key,
+                                       _subject_base(defaults, condition, draws, padded), key,
                                        padded,
                                        dict(config.genotype_overrides),
                                        female_fraction=female_fraction(config))
