@@ -8,10 +8,10 @@ free parameters (:mod:`exerpain.calibrate.space`)::
 
 over the fitted targets (:mod:`exerpain.calibrate.targets`); gradients come from reverse-mode
 differentiation through diffrax (and through the DPN steady state by the implicit function
-theorem). It is minimised by L-BFGS-B (scipy, on the host; each evaluation is one compiled
-loss-and-gradient call, so only that function is compiled, not an optimiser step around it)
-from several starts: the prior centre and draws from the prior scaled by ``START_SPREAD``.
-The best start is the maximum a posteriori (MAP) estimate.
+theorem), one compiled value-and-gradient function per distinct virtual experiment, summed
+on the host (:class:`Objective`). It is minimised by L-BFGS-B (scipy, on the host, so no
+optimiser step is compiled) from several starts: the prior centre and draws from the prior
+scaled by ``START_SPREAD``. The best start is the maximum a posteriori (MAP) estimate.
 
 Uncertainty is the Laplace approximation at the MAP with the Gauss-Newton Hessian
 ``J^T J + I / PRIOR_SD**2`` (``J``: Jacobian of the standardised residuals
@@ -28,10 +28,13 @@ diverges (non-finite loss at every start) or does not improve on the prior centr
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -91,30 +94,69 @@ class CalibrationResult:
 
 class Objective:
     """The calibration objective of ``targets`` over ``space`` around ``base`` params: loss,
-    its gradient, target values and the residual Jacobian. The compiled functions close over
-    the base parameters as constants (XLA folds everything they fix, which compiles many
-    times faster than passing them as arguments) and depend on the space, the experiments
-    and the base values; target values and SDs are arguments, so objectives that differ only
-    in those share one compilation."""
+    its gradient, target values and the residual Jacobian.
+
+    Each distinct virtual experiment is compiled on its own, as its value and its gradient
+    (targets that share an experiment, e.g. several meta-analyses of one trial design, share
+    one). Compiling all experiments as one program took XLA over 20 minutes for the gradient
+    on this 2-core CPU while each experiment alone takes under a minute (measured
+    2026-11-25: forward 40 s, gradient > 20 min for the 16 targets together; gradient
+    30-55 s per experiment), so the loss and its gradient are assembled on the host from the
+    parts: ``sum_k ((v_k - target_k) / sd_k)**2`` and its chain rule. The parts are evaluated
+    (and compiled, on first use) in parallel threads. The compiled functions close over the
+    base parameters as constants (XLA folds everything they fix) and are cached per space,
+    experiment and base values, so objectives that differ only in target values and SDs
+    share them."""
 
     def __init__(self, space: ParameterSpace, base: dict, targets: tuple[Target, ...]):
         self.space, self.targets = space, targets
-        self.args = (jnp.asarray([t.value for t in targets]),
-                     jnp.asarray([t.sd for t in targets]))
-        self._fns = _compiled(_SpaceKey(space), tuple(t.measure for t in targets),
-                              _frozen(base))
+        self.value = np.asarray([t.value for t in targets], dtype=float)
+        self.sd = np.asarray([t.sd for t in targets], dtype=float)
+        experiments = list(dict.fromkeys(t.measure for t in targets))
+        self._index = np.asarray([experiments.index(t.measure) for t in targets], dtype=int)
+        key, frozen = _SpaceKey(space), _frozen(base)
+        self._parts = [_compiled(key, e, frozen) for e in experiments]
 
-    def loss(self, theta):
-        return self._fns["loss"](theta, *self.args)
+    def _run(self, theta, name: str) -> list:
+        theta = jnp.asarray(theta)
+        with ThreadPoolExecutor(max_workers=min(len(self._parts), os.cpu_count() or 1)) as pool:
+            return list(pool.map(lambda fns: jax.block_until_ready(fns[name](theta)),
+                                 self._parts))
 
-    def value_and_grad(self, theta):
-        return self._fns["value_and_grad"](theta, *self.args)
+    def measure(self, theta) -> tuple[np.ndarray, int]:
+        """Model values of the targets and the worst failure code (0 = every run ok)."""
+        got = self._run(theta, "measure")
+        values = np.asarray([float(v) for v, _ in got])[self._index]
+        return values, max(int(c) for _, c in got)
 
-    def jacobian(self, theta):
-        return self._fns["jacobian"](theta, *self.args)
+    def values_and_jacobian(self, theta) -> tuple[np.ndarray, np.ndarray, int]:
+        """Model values of the targets, their Jacobian in theta (targets x parameters) and the
+        worst failure code."""
+        got = self._run(theta, "value_and_grad")
+        values = np.asarray([float(v) for (v, _), _ in got])[self._index]
+        jac = np.stack([np.asarray(g, dtype=float) for _, g in got])[self._index]
+        return values, jac, max(int(c) for (_, c), _ in got)
 
-    def measure(self, theta):
-        return self._fns["measure"](theta)
+    def _prior(self, theta) -> np.ndarray:
+        return np.asarray(prior_residuals(self.space, jnp.asarray(theta)))
+
+    def loss(self, theta) -> float:
+        """Negative log posterior (up to a constant); NaN where a run failed."""
+        values, code = self.measure(theta)
+        total = 0.5 * (np.sum(((values - self.value) / self.sd) ** 2)
+                       + np.sum(self._prior(theta) ** 2))
+        return float(total) if code == 0 else float("nan")
+
+    def value_and_grad(self, theta) -> tuple[float, np.ndarray]:
+        values, jac, code = self.values_and_jacobian(theta)
+        z, prior = (values - self.value) / self.sd, self._prior(theta)
+        total = 0.5 * (np.sum(z**2) + np.sum(prior**2))
+        grad = (z / self.sd) @ jac + prior / PRIOR_SD
+        return (float(total) if code == 0 else float("nan")), grad
+
+    def jacobian(self, theta) -> np.ndarray:
+        """Jacobian of the standardised residuals ``(model - target) / sd``."""
+        return self.values_and_jacobian(theta)[1] / self.sd[:, None]
 
 
 @dataclass(frozen=True)
@@ -136,26 +178,18 @@ def _frozen(base: dict) -> tuple:
                  for g, values in sorted(base.items()))
 
 
-@lru_cache(maxsize=8)
-def _compiled(key: _SpaceKey, experiments: tuple, frozen_base: tuple) -> dict:
+@lru_cache(maxsize=256)
+def _compiled(key: _SpaceKey, experiment, frozen_base: tuple) -> dict:
+    """One experiment's value (with its failure code) and its gradient in theta, jitted."""
     space = key.space
     base = {g: dict(values) for g, values in frozen_base}
 
     def measure(theta):
-        values, codes = run_experiments(experiments, space.params(theta, base))
-        return values, jnp.max(codes)
+        values, codes = run_experiments((experiment,), space.params(theta, base))
+        return values[0], codes[0]
 
-    def residuals(theta, value, sd):
-        return (measure(theta)[0] - value) / sd
-
-    def loss(theta, value, sd):
-        values, code = measure(theta)
-        data = jnp.sum(((values - value) / sd) ** 2)
-        total = 0.5 * (data + jnp.sum(prior_residuals(space, theta) ** 2))
-        return jnp.where(code == 0, total, jnp.nan)
-
-    return {"loss": jax.jit(loss), "value_and_grad": jax.jit(jax.value_and_grad(loss)),
-            "jacobian": jax.jit(jax.jacrev(residuals)), "measure": jax.jit(measure)}
+    return {"measure": jax.jit(measure),
+            "value_and_grad": jax.jit(jax.value_and_grad(measure, has_aux=True))}
 
 
 def minimise(objective: Objective, theta0: np.ndarray, max_steps: int,
@@ -168,8 +202,7 @@ def minimise(objective: Objective, theta0: np.ndarray, max_steps: int,
 
     def fun(x: np.ndarray) -> tuple[float, np.ndarray]:
         try:
-            value, grad = objective.value_and_grad(jnp.asarray(x))
-            value, grad = float(value), np.asarray(grad, dtype=float)
+            value, grad = objective.value_and_grad(x)
         except RuntimeError:  # an inner solve raised (e.g. no steady state at this point)
             return np.inf, np.zeros_like(x)
         if not (np.isfinite(value) and np.all(np.isfinite(grad))):
@@ -214,7 +247,7 @@ def calibrate(model: Model | None = None, starts: int = 3, seed: int = 0,
     held = held_out_targets() if targets is None else ()
     objective = Objective(space, base, fitted)
     theta_prior = space.theta_prior
-    loss_before = float(objective.loss(jnp.asarray(theta_prior)))
+    loss_before, _ = objective.value_and_grad(theta_prior)
     if not np.isfinite(loss_before):
         raise CalibrationError("the prior centre does not simulate (non-finite loss or solver "
                                "failure); nothing was written")
@@ -239,14 +272,33 @@ def calibrate(model: Model | None = None, starts: int = 3, seed: int = 0,
                                f"the prior centre, {best.loss:.6g} at best); the shipped "
                                "defaults are untouched")
     theta_map = best.theta
-    jac = np.asarray(objective.jacobian(jnp.asarray(theta_map)))
+    jac = objective.jacobian(theta_map)
     hessian = jac.T @ jac + np.eye(len(theta_map)) / PRIOR_SD**2
     cov = np.linalg.inv(hessian)
-    scored = fitted + held
-    scorer = Objective(space, base, scored) if held else objective
-    before = np.asarray(scorer.measure(jnp.asarray(theta_prior))[0])
-    after = np.asarray(scorer.measure(jnp.asarray(theta_map))[0])
+    scorer = Objective(space, base, held) if held else None
+
+    def scored(theta: np.ndarray) -> np.ndarray:
+        fitted_values = objective.values_and_jacobian(theta)[0]
+        return fitted_values if scorer is None else np.concatenate(
+            [fitted_values, scorer.measure(theta)[0]])
+
+    before, after = scored(theta_prior), scored(theta_map)
     return CalibrationResult(space, theta_prior, theta_map, loss_before, best.loss, runs,
                              fitted, held, before, after, cov,
                              time.perf_counter() - started,
                              {"n_starts": starts, "seed": seed, "max_steps": max_steps})
+
+
+def compile_cache(path: Path | None = None) -> Path:
+    """Keep compiled experiments on disk (JAX's persistent compilation cache) so that a second
+    calibration, or one after an interruption, does not compile them again: ``path``, else
+    ``$EXERPAIN_CACHE_DIR``, else ``$XDG_CACHE_HOME/exerpain/jax`` (``~/.cache`` by
+    default). Returns the folder."""
+    if path is None:
+        env = os.environ.get("EXERPAIN_CACHE_DIR")
+        root = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+        path = Path(env) if env else root / "exerpain" / "jax"
+    path.mkdir(parents=True, exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", str(path))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 5.0)
+    return path

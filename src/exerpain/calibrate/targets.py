@@ -16,14 +16,24 @@ virtual experiment with a fitted one (else it would test the data, not the model
   aerobic and after resistance training (Dinoff 2016), resting TNF-alpha after long-term
   training (Wang 2023), the one-year gain in epidermal nerve fibres with exercise (Singleton
   2014), the between-patient SD of the pain change (Kluding 2012), the BDNF Val66Met and
-  OPRM1 A118G odds ratios of improvement (de Toledo Goncalves 2023) and three blockades on
-  log nociceptive drive;
+  OPRM1 A118G odds ratios of improvement (de Toledo Goncalves 2023), three blockades on
+  log nociceptive drive, two more CIPN meta-analyses (FACT/GOG-Ntx 2024, SJMSS 2023; the
+  same experiment as Nakagawa), resting IL-6 after long-term training (Wang 2023), the sural
+  conduction velocity of men with T2D neuropathy before training (Gholami 2018) and two
+  injury courses read from statements (STZ: threshold 25-40% down by day 14; paclitaxel:
+  delayed onset, peak about day 28);
 - held out: the DPN exercise-trial pain SMD (the DPN effect predicted from the fitted CIPN
   trials, genotype contrasts and spread), Toth 2014's six-month pain ratio, the rodent heat
   SMD (same meta-analysis, another read-out), resting IL-6 after
   aerobic training (another meta-analysis and protocol), the within-arm pain change of
   Kluding 2012 (10 weeks of combined training in DPN) and the sural conduction velocity
-  gain of Gholami 2018 (12 weeks of aerobic training in DPN; a functional read-out).
+  gain of Gholami 2018 (12 weeks of aerobic training in DPN; a functional read-out), the
+  persistence of SNI (day 180) and CCI (day 60) hypersensitivity read from statements, and
+  the IL-6 SMD in chronic inflammatory disease (a subgroup of the held-out IL-6
+  meta-analysis).
+
+Course statements ("persists through day 180", "delayed onset") are words, not numbers: each
+is read as a 95% interval of a deficit ratio (``WORD_SD``) and says so in ``sd_source``.
 
 Blockades: "abolished" is a word, not a number. The three blockades whose experiments are
 closest to the model's (Stagg 2011 i.c.v. naloxone methiodide in a rat nerve injury; IL-4
@@ -222,6 +232,83 @@ TARGETS: tuple[Target, ...] = (
                                    SingleRun("dpn", "aerobic-moderate", 0,
                                              "nerve_conduction_velocity_m_s", 84)))),
 )
+
+
+def _deficit_kept(condition: str, day: int, reference_day: int) -> Contrast:
+    """Share of the sedentary deficit of ``reference_day`` still present on ``day``, on the
+    von Frey read-out, the deficit measured against a sham rat on the same day."""
+    def run(c: str, d: int) -> SingleRun:
+        return SingleRun(c, "sedentary", d, "withdrawal_threshold_g", d)
+
+    return Contrast("kept", (run(condition, day), run("sham", day), run(condition, reference_day),
+                             run("sham", reference_day)))
+
+
+def _word(low: float, high: float) -> tuple[float, float]:
+    """A statement read as the 95% interval ``[low, high]``: its midpoint and SD."""
+    return (low + high) / 2.0, _ci_sd(low, high)
+
+
+FACTGOG = "FACT/GOG-Ntx meta-analysis 2024 (outcomes.csv cipn_ma_factgog2024)"
+SJMSS = "Scand J Med Sci Sports 2023 meta-analysis, PMID 36972017"
+IL6_CSS = "China Sport Sci 2015, doi:10.16469/j.css.201510012"
+WORD_SD = ("derived from the statement, read as a 95% interval (not a published number)")
+COURSE_TARGETS: tuple[Target, ...] = (
+    Target("factgog-cipn-smd", "cipn_ma_factgog2024", FACTGOG,
+           "exercise improves CIPN symptoms on the FACT/GOG-Ntx, SMD 0.50 (0.26-0.74); the "
+           "model's read-out is pain NRS (one experiment with Nakagawa and Khmethong)", 0.50,
+           _ci_sd(0.26, 0.74), "published 95% CI", False,
+           CohortSMD("cipn", "combined", "nrs"), (0.26, 0.74)),
+    Target("sjmss-cipn-smd", "cipn_ma_sjmss2023", SJMSS,
+           "exercise lowers CIPN symptom severity, SMD -0.21 (-0.40 to -0.01) favouring "
+           "exercise: 0.21 in exerpain's sign (positive = less pain)", 0.21,
+           _ci_sd(0.01, 0.40), "published 95% CI", False,
+           CohortSMD("cipn", "combined", "nrs"), (0.01, 0.40)),
+    Target("wang-il6-resting", "wang2023_inflammation",
+           "Wang 2023, doi:10.3389/fpsyg.2023.1253329",
+           "resting IL-6 falls with long-term training, SMD -0.16 (-0.30 to -0.03); healthy "
+           "adults, simulated in the DPN population with combined training; the model's one "
+           "pro-inflammatory cytokine state stands for TNF-alpha and IL-6 alike", -0.16,
+           _ci_sd(-0.30, -0.03), "published 95% CI", False,
+           CohortSMD("dpn", "combined", "inflammation.cytokines"), (-0.30, -0.03)),
+    Target("gholami-ncv-baseline", "gholami2018", "Gholami 2018, RCT (TBZMED dspace 37951)",
+           "sural sensory NCV 35.2 +/- 4.3 m/s before training in men with T2D neuropathy",
+           35.2, 4.3 / 12 ** 0.5, "SE of the mean, SD 4.3 / sqrt(12) (about 12 per arm; "
+           "derived)", False,
+           SingleRun("dpn", "sedentary", 0, "nerve_conduction_velocity_m_s", 1)),
+    Target("stz-threshold-day14", "stz_insulinopenia2006",
+           "Neurobiol Dis 2006;24:384, PMID 16935517",
+           "pressure pain threshold falls by 25-40% in the 2 weeks after STZ: sedentary STZ "
+           "over sham threshold on day 14 in [0.60, 0.75]; paw pressure, simulated on the von "
+           "Frey read-out (assumption)", 0.675, 2 * _ci_sd(0.60, 0.75),
+           WORD_SD + ", doubled for the change of test", False,
+           Contrast("ratio", (SingleRun("stz", "sedentary", 14, "withdrawal_threshold_g", 14),
+                              SingleRun("sham", "sedentary", 14, "withdrawal_threshold_g",
+                                        14)))),
+    Target("paclitaxel-delayed-onset", "griffiths2018",
+           "Griffiths 2018, doi:10.1155/2018/8217613",
+           "paclitaxel hypersensitivity develops after a delayed onset and peaks about day 28: "
+           "the day-7 deficit is less than half the day-28 deficit, [0, 0.5]",
+           *_word(0.0, 0.5), WORD_SD, False, _deficit_kept("paclitaxel", 7, 28), (0.0, 0.5)),
+    Target("sni-persistent-day180", "sni_mouse_molpain2013",
+           "Mol Pain 2013;9:61, doi:10.1186/1744-8069-9-61",
+           "SNI hypersensitivity continues through at least day 180: at least half the day-14 "
+           "deficit is left on day 180, [0.5, 1]", *_word(0.5, 1.0), WORD_SD, True,
+           _deficit_kept("sni", 180, 14), (0.5, 1.0)),
+    Target("cci-persistent-day60", "Bennett & Xie 1988",
+           "Bennett & Xie 1988, doi:10.1016/0304-3959(88)90209-6",
+           "CCI hyperalgesia lasts over 2 months: at least half the day-14 deficit is left on "
+           "day 60, [0.5, 1]", *_word(0.5, 1.0), WORD_SD, True, _deficit_kept("cci", 60, 14),
+           (0.5, 1.0)),
+    Target("il6-chronic-inflammatory", "il6_css2015_il6", IL6_CSS,
+           "aerobic exercise lowers IL-6 in chronic inflammatory disease, SMD -0.717 (-1.324 "
+           "to -0.123), a subgroup of the same meta-analysis; simulated in DPN", -0.717,
+           _ci_sd(-1.324, -0.123), "published 95% CI", True,
+           CohortSMD("dpn", "aerobic-moderate", "inflammation.cytokines"), (-1.324, -0.123)),
+)
+"""Targets added for the time course, function and more pooled estimates (see the module
+docstring)."""
+TARGETS = TARGETS + COURSE_TARGETS
 
 
 def _abolished(id_: str, evidence: str, citation: str, claim: str, condition: str,

@@ -223,7 +223,7 @@ def calibrate(
 ) -> None:
     """Fit the free parameters to the evidence (MAP, Laplace); report held-out scores."""
     from exerpain.calibrate import report
-    from exerpain.calibrate.fit import CalibrationError
+    from exerpain.calibrate.fit import CalibrationError, compile_cache
     from exerpain.calibrate.fit import calibrate as run_calibration
     from exerpain.calibrate.space import free_space
     from exerpain.model.registry import Model
@@ -241,7 +241,9 @@ def calibrate(
         return
     try:
         folder = prepare_folder(out)
-        typer.echo("compiling the objective and its gradient (a few minutes)...", err=True)
+        cache = compile_cache()
+        typer.echo(f"compiling each experiment's value and gradient (minutes; kept in {cache} "
+                   "for the next run)...", err=True)
         result = run_calibration(
             starts=starts, seed=seed, max_steps=max_steps,
             progress=lambda i, step, loss: typer.echo(f"start {i} step {step}: loss {loss:.6g}",
