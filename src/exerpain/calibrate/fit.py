@@ -39,6 +39,7 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.experimental.compilation_cache import compilation_cache as cache
 from scipy.optimize import minimize
 
 from exerpain.calibrate.experiments import run_experiments
@@ -118,10 +119,19 @@ class Objective:
         self._parts = [_compiled(key, e, frozen) for e in experiments]
 
     def _run(self, theta, name: str) -> list:
+        """``name`` ("measure" or "value_and_grad") of every part at ``theta``. Parts not yet
+        compiled are compiled first, in parallel threads (XLA compiles release the GIL); the
+        compiled parts then run one after another (running XLA CPU executables from several
+        threads at once deadlocked here, both threads idle, on 2026-11-25)."""
         theta = jnp.asarray(theta)
-        with ThreadPoolExecutor(max_workers=min(len(self._parts), os.cpu_count() or 1)) as pool:
-            return list(pool.map(lambda fns: jax.block_until_ready(fns[name](theta)),
-                                 self._parts))
+        missing = [fns for fns in self._parts if name not in fns["executable"]]
+        if missing:
+            def build(fns: dict) -> None:
+                fns["executable"][name] = fns[name].lower(theta).compile()
+
+            with ThreadPoolExecutor(max_workers=min(len(missing), os.cpu_count() or 1)) as pool:
+                list(pool.map(build, missing))
+        return [jax.block_until_ready(fns["executable"][name](theta)) for fns in self._parts]
 
     def measure(self, theta) -> tuple[np.ndarray, int]:
         """Model values of the targets and the worst failure code (0 = every run ok)."""
@@ -189,7 +199,8 @@ def _compiled(key: _SpaceKey, experiment, frozen_base: tuple) -> dict:
         return values[0], codes[0]
 
     return {"measure": jax.jit(measure),
-            "value_and_grad": jax.jit(jax.value_and_grad(measure, has_aux=True))}
+            "value_and_grad": jax.jit(jax.value_and_grad(measure, has_aux=True)),
+            "executable": {}}
 
 
 def minimise(objective: Objective, theta0: np.ndarray, max_steps: int,
@@ -299,6 +310,7 @@ def compile_cache(path: Path | None = None) -> Path:
         root = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
         path = Path(env) if env else root / "exerpain" / "jax"
     path.mkdir(parents=True, exist_ok=True)
+    cache.reset_cache()  # the cache is set up at the first compile, which may have happened
     jax.config.update("jax_compilation_cache_dir", str(path))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 5.0)
     return path

@@ -290,18 +290,13 @@ FINDINGS: tuple[Finding, ...] = (
             "CCI mechanical hyperalgesia still present on day 45", CCI, 45),
     _course("smith-sni-onset", "Mol Pain 2013;9:61, doi:10.1186/1744-8069-9-61",
             "SNI hypersensitivity from postoperative day 1", "sni", 2),
-    _course("smith-sni-day180", "Mol Pain 2013;9:61, doi:10.1186/1744-8069-9-61",
-            "SNI hypersensitivity continuing through at least day 180", "sni", 180),
     _course("stz-day14", "Courteix 1993, doi:10.1016/0304-3959(93)90059-x",
             "STZ allodynia present after 2 weeks of diabetes", "stz", 14),
     _course("paclitaxel-day84", "Griffiths 2018, doi:10.1155/2018/8217613",
             "paclitaxel hypersensitivity persists for months (day 84)", "paclitaxel", 84),
-    Finding("griffiths-paclitaxel-peak-late", "injury",
-            "Griffiths 2018, doi:10.1155/2018/8217613",
-            "paclitaxel hypersensitivity peaks around day 28, later than day 7",
-            Contrast("difference", (SingleRun("paclitaxel", "sedentary", 28, VF),
-                                    SingleRun("paclitaxel", "sedentary", 7, VF))),
-            Check(hi=0.0), expected="threshold(day 28) - threshold(day 7) < 0"),
+    *(_target_finding(_TARGET[i], "injury") for i in (
+        "paclitaxel-delayed-onset", "stz-threshold-day14", "sni-persistent-day180",
+        "cci-persistent-day60")),
     *(_target_finding(_TARGET[i], "exercise") for i in (
         "matesanz-mechanical-smd", "matesanz-heat-smd")),
     # --- humans ----------------------------------------------------------------------------
@@ -315,15 +310,17 @@ FINDINGS: tuple[Finding, ...] = (
                  "finding, so it counts as fitted"),
     *(_target_finding(_TARGET[i], "exercise") for i in (
         "dpn-virtual-trial-smd", "nakagawa-cipn-smd", "khmethong-cipn-g",
-        "kluding-pain-change", "kluding-change-sd", "toth-vas-6-months")),
+        "kluding-pain-change", "kluding-change-sd", "toth-vas-6-months", "factgog-cipn-smd",
+        "sjmss-cipn-smd")),
     _target_finding(_TARGET["goncalves-bdnf-met"], "neurotrophic"),
     _target_finding(_TARGET["goncalves-oprm1-g"], "opioid"),
     *(_target_finding(_TARGET[i], "neurotrophic") for i in (
         "dinoff-bdnf-aerobic", "dinoff-bdnf-resistance")),
     *(_target_finding(_TARGET[i], "inflammation") for i in (
-        "wang-tnf-resting", "il6-aerobic-resting", "leung-m2-share")),
-    *(_target_finding(_TARGET[i], "injury") for i in ("gholami-ncv-gain",
-                                                      "singleton-ienfd-gain")),
+        "wang-tnf-resting", "wang-il6-resting", "il6-aerobic-resting",
+        "il6-chronic-inflammatory", "leung-m2-share")),
+    *(_target_finding(_TARGET[i], "injury") for i in (
+        "gholami-ncv-gain", "gholami-ncv-baseline", "singleton-ienfd-gain")),
     *(_target_finding(_TARGET[i], "readout") for i in ("chaplan-neuropathic-threshold",
                                                         "dpn-baseline-nrs")),
 )
