@@ -108,8 +108,11 @@ def _sampler(model: Model, condition_name: str, female_fraction: float | None = 
         for m in modifiers:
             size = pop[m.magnitude.name]
             if m.mode == "per_unit":
-                x = covs[m.factor]
-                effect = jnp.where(jnp.isnan(x), 0.0, size * (x - m.centre) / m.scale)
+                # a covariate the population does not have (NaN) has no effect; it is
+                # replaced by the centre inside the product too, so the gradient in ``size``
+                # stays finite (a NaN in the branch jnp.where drops still poisons it)
+                x = jnp.where(jnp.isnan(covs[m.factor]), m.centre, covs[m.factor])
+                effect = size * (x - m.centre) / m.scale
             else:
                 if m.mode == "female":
                     hit = covs["female"] > 0.5
