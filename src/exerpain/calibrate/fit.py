@@ -103,8 +103,8 @@ class Objective:
     on this 2-core CPU while each experiment alone takes under a minute (measured
     2026-11-25: forward 40 s, gradient > 20 min for the 16 targets together; gradient
     30-55 s per experiment), so the loss and its gradient are assembled on the host from the
-    parts: ``sum_k ((v_k - target_k) / sd_k)**2`` and its chain rule. The parts are evaluated
-    (and compiled, on first use) in parallel threads. The compiled functions close over the
+    parts: ``sum_k ((v_k - target_k) / sd_k)**2`` and its chain rule. The parts compile in
+    parallel threads on first use and run one after another. The compiled functions close over the
     base parameters as constants (XLA folds everything they fix) and are cached per space,
     experiment and base values, so objectives that differ only in target values and SDs
     share them."""
