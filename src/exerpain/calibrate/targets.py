@@ -106,6 +106,13 @@ def _ci_sd(lower: float, upper: float) -> float:
     return (upper - lower) / 3.92
 
 
+def _published(id_: str, evidence: str, citation: str, claim: str, value: float, low: float,
+               high: float, held_out: bool, measure: Experiment) -> Target:
+    """A target with its published 95% interval ``[low, high]``: SD ``(high - low) / 3.92``."""
+    return Target(id_, evidence, citation, claim, value, _ci_sd(low, high), "published 95% CI",
+                  held_out, measure, (low, high))
+
+
 MATESANZ = "Matesanz-Garcia 2023, doi:10.1016/j.jpain.2023.01.011"
 GONCALVES = ("de Toledo Goncalves 2023, Int J Clin Health Psychol, PMID 36199368 "
              "(modifiers.csv)")
@@ -144,43 +151,42 @@ TARGETS: tuple[Target, ...] = (
            "baseline average pain 5.9 and 5.6 / 10 in two DPN trials", 5.75, 0.15,
            "half the difference between the two trials", False,
            SingleRun("dpn", "sedentary", 0, "nrs", 1)),
-    Target("matesanz-mechanical-smd", "matesanz2023_mechanical", MATESANZ,
+    _published("matesanz-mechanical-smd", "matesanz2023_mechanical", MATESANZ,
            "rodent mechanical hypersensitivity SMD 0.53 (95% CI 0.31-0.74)", 0.53,
-           _ci_sd(0.31, 0.74), "published 95% CI", False,
-           CohortSMD("cci", "treadmill-moderate", "withdrawal_threshold_g", RODENT_DAYS),
-           (0.31, 0.74)),
+           0.31, 0.74, False,
+           CohortSMD("cci", "treadmill-moderate", "withdrawal_threshold_g", RODENT_DAYS)),
     Target("dpn-virtual-trial-smd", "yoo2015_intensity; clinical.md section 6",
            "clinical.md section 6 (SMD 0.2-0.5 in DPN/CIPN exercise trials); Yoo 2015, "
            "PMID 25800666", "supervised aerobic exercise in painful DPN: pain SMD 0.2-0.5 "
            "(derived midpoint 0.35)", 0.35, _ci_sd(0.2, 0.5),
            "the 0.2-0.5 range read as a 95% interval (derived)", True,
            CohortSMD("dpn", "aerobic-moderate", "nrs"), (0.2, 0.5)),
-    Target("nakagawa-cipn-smd", "nakagawa2024_symptoms", "Nakagawa 2024 (clinical.md section 1b)",
+    _published("nakagawa-cipn-smd", "nakagawa2024_symptoms",
+               "Nakagawa 2024 (clinical.md section 1b)",
            "exercise improves CIPN symptoms, SMD 0.46 (95% CI 0.11-0.82); the model's read-out "
-           "is pain NRS", 0.46, _ci_sd(0.11, 0.82), "published 95% CI", False,
-           CohortSMD("cipn", "combined", "nrs"), (0.11, 0.82)),
-    Target("khmethong-cipn-g", "khmethong2024_symptoms", "Khmethong 2024 (clinical.md section 1b)",
+           "is pain NRS", 0.46, 0.11, 0.82, False,
+           CohortSMD("cipn", "combined", "nrs")),
+    _published("khmethong-cipn-g", "khmethong2024_symptoms",
+               "Khmethong 2024 (clinical.md section 1b)",
            "exercise improves CIPN, g 0.28 (95% CI 0.12-0.45), 20 studies", 0.28,
-           _ci_sd(0.12, 0.45), "published 95% CI", False, CohortSMD("cipn", "combined", "nrs"),
-           (0.12, 0.45)),
-    Target("dinoff-bdnf-aerobic", "dinoff2016_bdnf_aerobic", DINOFF,
+           0.12, 0.45, False, CohortSMD("cipn", "combined", "nrs")),
+    _published("dinoff-bdnf-aerobic", "dinoff2016_bdnf_aerobic", DINOFF,
            "resting peripheral BDNF rises after aerobic training, SMD 0.66 (0.33-0.99); "
            "adults (not neuropathic), simulated in the DPN population", 0.66,
-           _ci_sd(0.33, 0.99), "published 95% CI", False,
-           CohortSMD("dpn", "aerobic-moderate", "neurotrophic.bdnf_peripheral"), (0.33, 0.99)),
-    Target("dinoff-bdnf-resistance", "dinoff2016_bdnf_resistance", DINOFF,
+           0.33, 0.99, False,
+           CohortSMD("dpn", "aerobic-moderate", "neurotrophic.bdnf_peripheral")),
+    _published("dinoff-bdnf-resistance", "dinoff2016_bdnf_resistance", DINOFF,
            "resting BDNF after resistance training, SMD 0.07 (-0.15-0.30); the resistance "
            "modality weight on neurotrophic drive is derived from these two SMDs, so this "
-           "target is fitted, never held out", 0.07, _ci_sd(-0.15, 0.30), "published 95% CI",
-           False, CohortSMD("dpn", "resistance", "neurotrophic.bdnf_peripheral"),
-           (-0.15, 0.30)),
-    Target("wang-tnf-resting", "wang2023_inflammation",
+           "target is fitted, never held out", 0.07, -0.15, 0.30, False,
+           CohortSMD("dpn", "resistance", "neurotrophic.bdnf_peripheral")),
+    _published("wang-tnf-resting", "wang2023_inflammation",
            "Wang 2023, doi:10.3389/fpsyg.2023.1253329",
            "resting TNF-alpha falls with long-term aerobic/resistance/multicomponent training, "
            "SMD -0.43 (-0.62 to -0.24); healthy adults, simulated in the DPN population with "
            "combined training; model marker: the pro-inflammatory cytokine state", -0.43,
-           _ci_sd(-0.62, -0.24), "published 95% CI", False,
-           CohortSMD("dpn", "combined", "inflammation.cytokines"), (-0.62, -0.24)),
+           -0.62, -0.24, False,
+           CohortSMD("dpn", "combined", "inflammation.cytokines")),
     Target("singleton-ienfd-gain", "singleton2014", "Singleton 2014, doi:10.1002/acn3.125",
            "distal-leg IENFD +1.5 vs -0.1 fibres/mm over one year of supervised aerobic + "
            "resistance exercise vs counselling (n = 60 / 40; P = 0.03); type 2 diabetes "
@@ -204,17 +210,15 @@ TARGETS: tuple[Target, ...] = (
            "ratio scale (derived)", True,
            Contrast("ratio", (SingleRun("dpn", "combined", 182, "nrs", 182),
                               SingleRun("dpn", "sedentary", 182, "nrs", 182)))),
-    Target("matesanz-heat-smd", "matesanz2023_heat", MATESANZ,
-           "rodent heat hypersensitivity SMD 0.32 (95% CI 0.07-0.57)", 0.32, _ci_sd(0.07, 0.57),
-           "published 95% CI", True,
-           CohortSMD("cci", "treadmill-moderate", "withdrawal_latency_s", RODENT_DAYS),
-           (0.07, 0.57)),
-    Target("il6-aerobic-resting", "il6_css2015_il6",
+    _published("matesanz-heat-smd", "matesanz2023_heat", MATESANZ,
+           "rodent heat hypersensitivity SMD 0.32 (95% CI 0.07-0.57)", 0.32, 0.07, 0.57, True,
+           CohortSMD("cci", "treadmill-moderate", "withdrawal_latency_s", RODENT_DAYS)),
+    _published("il6-aerobic-resting", "il6_css2015_il6",
            "China Sport Sci 2015, doi:10.16469/j.css.201510012",
            "regular aerobic exercise lowers plasma IL-6, SMD -0.42 (-0.62 to -0.18), 32 RCTs; "
            "adults, simulated in the DPN population; model marker: the pro-inflammatory "
-           "cytokine state", -0.42, _ci_sd(-0.62, -0.18), "published 95% CI", True,
-           CohortSMD("dpn", "aerobic-moderate", "inflammation.cytokines"), (-0.62, -0.18)),
+           "cytokine state", -0.42, -0.62, -0.18, True,
+           CohortSMD("dpn", "aerobic-moderate", "inflammation.cytokines")),
     Target("kluding-pain-change", "kluding2012_pain", "Kluding 2012, PMC3436981",
            "pain VAS -18.1 +/- 35.5 mm after 10 weeks of aerobic + resistance training in "
            "DPN (single arm, n = 17): -1.81 NRS points (VAS/10); single arm, so it includes "
@@ -254,23 +258,23 @@ SJMSS = "Scand J Med Sci Sports 2023 meta-analysis, PMID 36972017"
 IL6_CSS = "China Sport Sci 2015, doi:10.16469/j.css.201510012"
 WORD_SD = ("derived from the statement, read as a 95% interval (not a published number)")
 COURSE_TARGETS: tuple[Target, ...] = (
-    Target("factgog-cipn-smd", "cipn_ma_factgog2024", FACTGOG,
+    _published("factgog-cipn-smd", "cipn_ma_factgog2024", FACTGOG,
            "exercise improves CIPN symptoms on the FACT/GOG-Ntx, SMD 0.50 (0.26-0.74); the "
            "model's read-out is pain NRS (one experiment with Nakagawa and Khmethong)", 0.50,
-           _ci_sd(0.26, 0.74), "published 95% CI", False,
-           CohortSMD("cipn", "combined", "nrs"), (0.26, 0.74)),
-    Target("sjmss-cipn-smd", "cipn_ma_sjmss2023", SJMSS,
+           0.26, 0.74, False,
+           CohortSMD("cipn", "combined", "nrs")),
+    _published("sjmss-cipn-smd", "cipn_ma_sjmss2023", SJMSS,
            "exercise lowers CIPN symptom severity, SMD -0.21 (-0.40 to -0.01) favouring "
            "exercise: 0.21 in exerpain's sign (positive = less pain)", 0.21,
-           _ci_sd(0.01, 0.40), "published 95% CI", False,
-           CohortSMD("cipn", "combined", "nrs"), (0.01, 0.40)),
-    Target("wang-il6-resting", "wang2023_inflammation",
+           0.01, 0.40, False,
+           CohortSMD("cipn", "combined", "nrs")),
+    _published("wang-il6-resting", "wang2023_inflammation",
            "Wang 2023, doi:10.3389/fpsyg.2023.1253329",
            "resting IL-6 falls with long-term training, SMD -0.16 (-0.30 to -0.03); healthy "
            "adults, simulated in the DPN population with combined training; the model's one "
            "pro-inflammatory cytokine state stands for TNF-alpha and IL-6 alike", -0.16,
-           _ci_sd(-0.30, -0.03), "published 95% CI", False,
-           CohortSMD("dpn", "combined", "inflammation.cytokines"), (-0.30, -0.03)),
+           -0.30, -0.03, False,
+           CohortSMD("dpn", "combined", "inflammation.cytokines")),
     Target("gholami-ncv-baseline", "gholami2018", "Gholami 2018, RCT (TBZMED dspace 37951)",
            "sural sensory NCV 35.2 +/- 4.3 m/s before training in men with T2D neuropathy",
            35.2, 4.3 / 12 ** 0.5, "SE of the mean, SD 4.3 / sqrt(12) (about 12 per arm; "
@@ -300,11 +304,11 @@ COURSE_TARGETS: tuple[Target, ...] = (
            "CCI hyperalgesia lasts over 2 months: at least half the day-14 deficit is left on "
            "day 60, [0.5, 1]", *_word(0.5, 1.0), WORD_SD, True, _deficit_kept("cci", 60, 14),
            (0.5, 1.0)),
-    Target("il6-chronic-inflammatory", "il6_css2015_il6", IL6_CSS,
+    _published("il6-chronic-inflammatory", "il6_css2015_il6", IL6_CSS,
            "aerobic exercise lowers IL-6 in chronic inflammatory disease, SMD -0.717 (-1.324 "
            "to -0.123), a subgroup of the same meta-analysis; simulated in DPN", -0.717,
-           _ci_sd(-1.324, -0.123), "published 95% CI", True,
-           CohortSMD("dpn", "aerobic-moderate", "inflammation.cytokines"), (-1.324, -0.123)),
+           -1.324, -0.123, True,
+           CohortSMD("dpn", "aerobic-moderate", "inflammation.cytokines")),
 )
 """Targets added for the time course, function and more pooled estimates (see the module
 docstring)."""
