@@ -241,15 +241,13 @@ def minimise(objective: Objective, theta0: np.ndarray, max_steps: int,
                  reason)
 
 
-def _check_gradient(objective: Objective, theta: np.ndarray) -> None:
-    """Raise, naming the targets and parameters, if a target's gradient is not finite."""
-    jac = objective.values_and_jacobian(theta)[1]
-    bad = ~np.isfinite(jac)
-    if bad.any():
-        rows = [f"{t.id} in {', '.join(objective.space.names[j] for j in np.where(b)[0][:5])}"
-                for t, b in zip(objective.targets, bad, strict=True) if b.any()]
-        raise CalibrationError("non-finite gradient at the prior centre: " + "; ".join(rows)
-                               + "; nothing was written")
+def _explain_gradient(objective: Objective, theta: np.ndarray) -> None:
+    """Raise for a non-finite gradient, naming the targets and parameters it comes from."""
+    bad = ~np.isfinite(objective.values_and_jacobian(theta)[1])
+    rows = [f"{t.id} in {', '.join(objective.space.names[j] for j in np.where(b)[0][:5])}"
+            for t, b in zip(objective.targets, bad, strict=True) if b.any()]
+    raise CalibrationError("non-finite gradient at the prior centre: " + "; ".join(rows)
+                           + "; nothing was written")
 
 
 def calibrate(model: Model | None = None, starts: int = 3, seed: int = 0,
@@ -269,11 +267,12 @@ def calibrate(model: Model | None = None, starts: int = 3, seed: int = 0,
     held = held_out_targets() if targets is None else ()
     objective = Objective(space, base, fitted)
     theta_prior = space.theta_prior
-    loss_before, _ = objective.value_and_grad(theta_prior)
+    loss_before, grad = objective.value_and_grad(theta_prior)
     if not np.isfinite(loss_before):
         raise CalibrationError("the prior centre does not simulate (non-finite loss or solver "
                                "failure); nothing was written")
-    _check_gradient(objective, theta_prior)
+    if not np.all(np.isfinite(grad)):
+        _explain_gradient(objective, theta_prior)
     rng = np.random.default_rng(seed)
     runs = []
     for i in range(starts):
