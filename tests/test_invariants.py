@@ -101,3 +101,51 @@ def test_diffrax_agrees_with_scipy_lsoda(model, condition, protocol, start, stop
         np.testing.assert_allclose(values, ref.observables[name], rtol=1e-4, atol=1e-12,
                                    err_msg=name)
     np.testing.assert_allclose(ours.states, ref.states, rtol=1e-4, atol=1e-9)
+
+
+def _steady_start(model, seed):
+    """A DPN subject with every parameter drawn within its range (``_random_params`` with the
+    insult kept): its inputs and start day."""
+    params = _random_params(model, np.random.default_rng(seed))
+    defaults = model.default_params()
+    params["injury"]["insult_rate"] = defaults["injury"]["insult_rate"]
+    params["oxidative"]["metabolic_ros"] = defaults["oxidative"]["metabolic_ros"]
+    prepared = Scenario.create(condition="dpn", protocol="sedentary", days=10,
+                               params=params).build(model)
+    return prepared.inputs, jnp.asarray(prepared.t0)
+
+
+@pytest.fixture(scope="module")
+def steady_solvers(model):
+    import jax
+
+    from exerpain.simulate.solve import _newton, initial_state
+    plain = jax.jit(lambda inputs, t0: _newton(model, inputs, t0,
+                                               model.healthy_state(inputs.params))[1])
+    full = jax.jit(lambda inputs, t0: initial_state(model, inputs, t0, True))
+    return plain, full
+
+
+@pytest.mark.parametrize("seed", [11, 30, 35])
+def test_steady_start_found_where_newton_from_health_diverges(model, steady_solvers, seed):
+    """Parameter draws where Newton's method from health fails: the pseudo-transient fallback
+    finds the steady state, a stable equilibrium with no negative state."""
+    import jax
+    plain, full = steady_solvers
+    inputs, t0 = _steady_start(model, seed)
+    assert not bool(plain(inputs, t0))
+    y, code = full(inputs, t0)
+    assert int(code) == 0 and float(jnp.min(y)) >= 0.0
+    f = model.vector_field(t0, y, inputs)
+    assert float(jnp.max(jnp.abs(f))) < 1e-6
+    jac = np.asarray(jax.jacfwd(lambda x: model.vector_field(t0, x, inputs))(y))
+    assert np.max(np.linalg.eigvals(jac).real) < 0
+
+
+@pytest.mark.parametrize("seed", [7, 19])
+def test_runaway_sensitisation_is_reported_not_hidden(model, steady_solvers, seed):
+    """Draws whose central sensitisation runs away (no finite steady state: central gain
+    grows past 1e9) fail with a code instead of returning a state."""
+    _, full = steady_solvers
+    _, code = full(*_steady_start(model, seed))
+    assert int(code) == 1

@@ -78,18 +78,69 @@ def integrate_run(model: VectorField, inputs: ModelInputs | Any, y0: Array, t0: 
     return ys, code
 
 
+PTC_ITERATIONS = 60  # pseudo-transient continuation steps of the steady-state fallback
+PTC_DT0 = 0.5  # day; first pseudo-time step, grown by switched evolution relaxation
+PTC_GROWTH = 1.5  # least growth of the pseudo-time step per accepted step (slow modes)
+
+
+def _newton(model: Model, inputs: ModelInputs, t0: Array, guess: Array) -> tuple[Array, Array]:
+    """Newton's method (optimistix) for ``f(t0, y) = 0`` from ``guess``: (root, converged).
+    A root with a state below zero is not a physiological steady state and counts as not
+    converged."""
+    sol = optx.root_find(lambda x, args: model.vector_field(t0, x, args),
+                         optx.Newton(rtol=1e-10, atol=1e-12), guess, args=inputs, throw=False,
+                         max_steps=64)
+    ok = ((sol.result == optx.RESULTS.successful) & jnp.all(jnp.isfinite(sol.value))
+          & jnp.all(sol.value > -1e-9))
+    return sol.value, ok
+
+
+def relax(model: Model, inputs: ModelInputs, t0: Array, y: Array) -> Array:
+    """Pseudo-transient continuation (Kelley & Keyes 1998, doi:10.1137/S0036142996304796)
+    of the untreated system frozen at ``t0``, from ``y``: linearly implicit Euler steps
+    ``(I / dt - J) dy = f(y)`` with the pseudo-time step grown as the residual falls
+    (switched evolution relaxation, at least :data:`PTC_GROWTH`-fold per accepted step so
+    that modes of months are reached; a step that doubles the residual or leaves the finite
+    range is rejected and the pseudo-time step quartered). It follows the dynamics, so it
+    ends near the steady state the condition actually settles to, where a plain Newton
+    iteration from health can run off to a non-physiological root. Fixed iteration count
+    (vmap-friendly)."""
+    field = lambda x: model.vector_field(t0, x, inputs)  # noqa: E731
+    eye = jnp.eye(y.shape[0])
+
+    def step(_, carry):
+        x, dt, norm = carry
+        f = field(x)
+        dx = jnp.linalg.solve(eye / dt - jax.jacfwd(field)(x), f)
+        new = jnp.maximum(x + dx, 0.0)
+        new_norm = jnp.linalg.norm(field(new))
+        good = jnp.all(jnp.isfinite(new)) & jnp.isfinite(new_norm) & (new_norm < 2.0 * norm)
+        grow = jnp.clip(norm / jnp.maximum(new_norm, 1e-300), PTC_GROWTH, 10.0)
+        return (jnp.where(good, new, x), jnp.where(good, jnp.minimum(dt * grow, 1e8), dt / 4),
+                jnp.where(good, new_norm, norm))
+
+    x, _, _ = jax.lax.fori_loop(0, PTC_ITERATIONS, step,
+                                (y, jnp.asarray(PTC_DT0), jnp.linalg.norm(field(y))))
+    return x
+
+
 def initial_state(model: Model, inputs: ModelInputs, t0: Array, steady: bool
                   ) -> tuple[Array, Array]:
     """State at ``t0`` and a failure code: health, or (``steady``) the steady state of the
-    untreated condition at ``t0``, by Newton's method (optimistix) from health."""
+    untreated condition at ``t0``, by Newton's method (optimistix) from health; where that
+    fails (it diverges for some parameter draws), Newton from the end of a pseudo-transient
+    continuation (:func:`relax`). The root's gradient is implicit (optimistix), so the
+    starting guess carries none."""
     y = model.healthy_state(inputs.params)
     if not steady:
         return y, jnp.asarray(0)
-    sol = optx.root_find(lambda x, args: model.vector_field(t0, x, args),
-                         optx.Newton(rtol=1e-10, atol=1e-12), y, args=inputs, throw=False,
-                         max_steps=64)
-    ok = (sol.result == optx.RESULTS.successful) & jnp.all(jnp.isfinite(sol.value))
-    return sol.value, jnp.where(ok, 0, 1)
+    root, ok = _newton(model, inputs, t0, y)
+
+    def fallback(_):
+        return _newton(model, inputs, t0, jax.lax.stop_gradient(relax(model, inputs, t0, y)))
+
+    root, ok = jax.lax.cond(ok, lambda _: (root, ok), fallback, None)
+    return root, jnp.where(ok, 0, 1)
 
 
 def observer(model: Model, kind: str):
