@@ -7,7 +7,10 @@ compile time apart (first call minus a second, warm call), and the same for exac
 (256 coalitions) at N = 1,000. The scipy baseline (LSODA, same tolerances, vector field
 compiled once) integrates both runs of the first 50 subjects; its cost per subject does not
 depend on N, so the ratio at each N is engine throughput / scipy throughput. Agreement of
-the benefit between the two on those 50 subjects is reported.
+the benefit between the two on those 50 subjects is reported. These runs put every subject
+on the shipped MAP values (as scipy does); one more run at the largest N uses the default 16
+posterior draws and reports its speed and the subjects it lost (a default run should lose
+none).
 
     python benchmarks/throughput.py [out.json] [--quick]
 """
@@ -44,11 +47,11 @@ CONDITION, PROTOCOL, DAYS = "dpn", "aerobic-moderate", 365
 SCIPY_SUBJECTS = 50
 
 
-def engine_run(n: int, attribution: bool) -> dict:
+def engine_run(n: int, attribution: bool, posterior_draws: int = 0) -> dict:
     # posterior_draws=0: every subject on the shipped MAP values, as in the scipy loop (with
     # draws the two would simulate different subjects and their benefits would not compare)
     config = CohortConfig(CONDITION, PROTOCOL, n=n, seed=0, days=DAYS, attribution=attribution,
-                          posterior_draws=0)
+                          posterior_draws=posterior_draws)
     first = run_cohort(config)
     t = time.perf_counter()
     warm = run_cohort(config)
@@ -57,6 +60,7 @@ def engine_run(n: int, attribution: bool) -> dict:
     return {"n": n, "attribution": attribution, "first_call_s": first.summary["runtime_s"],
             "compile_s": max(first.summary["runtime_s"] - run_s, 0.0), "run_s": run_s,
             "subjects_per_s": n / run_s, "subject_years_per_s": years / run_s,
+            "posterior_draws": posterior_draws,
             "chunk_size": warm.summary["chunk_size"], "failed": warm.summary["failed"],
             "benefit": warm.subjects.column("benefit").to_numpy()[:SCIPY_SUBJECTS]}
 
@@ -100,6 +104,8 @@ def main() -> None:
     scipy = scipy_loop(model)
     rows = [engine_run(n, attribution=False) for n in sizes]
     rows.append(engine_run(100 if quick else 1000, attribution=True))
+    # the default cohort (16 posterior draws): lost subjects and speed, no scipy comparison
+    default = engine_run(sizes[-1], attribution=False, posterior_draws=16)
     for row in rows:
         row["speedup_vs_scipy"] = row["subjects_per_s"] / scipy["subjects_per_s"]
         benefit = row.pop("benefit")
@@ -107,6 +113,8 @@ def main() -> None:
         row["max_rel_diff_benefit_vs_scipy"] = float(np.max(
             np.abs(benefit[:k] - scipy["benefit"][:k]) / np.abs(scipy["benefit"][:k])))
     scipy.pop("benefit")
+    default.pop("benefit")
+    default["speedup_vs_scipy"] = default["subjects_per_s"] / scipy["subjects_per_s"]
     results = {
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
                     "device": device_description(), "jax": jax.__version__},
@@ -114,6 +122,7 @@ def main() -> None:
                      "rtol": ENGINE_RTOL, "atol": ENGINE_ATOL},
         "scipy_lsoda_loop": scipy,
         "engine": rows,
+        "engine_default_posterior_draws": default,
         "note": "attribution rows solve 256 coalitions per subject (exact Shapley); their "
                 "speedup compares subjects/s with attribution to scipy subjects/s with two "
                 "runs (exercise, sedentary) per subject",
