@@ -194,7 +194,7 @@ def _observe_all(model: Model, t: Array, y: Array, inputs: ModelInputs) -> dict[
 
 def _final(model: Model):
     def run(inputs, t0, jumps, t_end):
-        y0, code0 = initial_state(model, inputs, t0, True)
+        y0, code0 = initial_state(model, inputs, t0, True, fallback=False)
         ys, code = integrate_run(model, inputs, y0, t0, jumps, t_end[None], ENGINE_RTOL,
                                  ENGINE_ATOL)
         return _observe_all(model, t_end, ys[-1], inputs), jnp.maximum(code, code0)

@@ -124,17 +124,21 @@ def relax(model: Model, inputs: ModelInputs, t0: Array, y: Array) -> Array:
     return x
 
 
-def initial_state(model: Model, inputs: ModelInputs, t0: Array, steady: bool
-                  ) -> tuple[Array, Array]:
+def initial_state(model: Model, inputs: ModelInputs, t0: Array, steady: bool,
+                  fallback: bool = True) -> tuple[Array, Array]:
     """State at ``t0`` and a failure code: health, or (``steady``) the steady state of the
     untreated condition at ``t0``, by Newton's method (optimistix) from health; where that
     fails (it diverges for some parameter draws), Newton from the end of a pseudo-transient
     continuation (:func:`relax`). The root's gradient is implicit (optimistix), so the
-    starting guess carries none."""
+    starting guess carries none. ``fallback=False`` skips the continuation (the calibration's
+    gradient programs: it made their compilation run out of memory on 24 GiB, and a failed
+    start there is reported by the objective, not lost)."""
     y = model.healthy_state(inputs.params)
     if not steady:
         return y, jnp.asarray(0)
     root, ok = _newton(model, inputs, t0, y)
+    if not fallback:
+        return root, jnp.where(ok, 0, 1)
 
     def fallback(_):
         return _newton(model, inputs, t0, jax.lax.stop_gradient(relax(model, inputs, t0, y)))
