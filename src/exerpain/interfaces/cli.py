@@ -206,6 +206,19 @@ def validate(
                f"{report['draws']} prior draws")
 
 
+MIN_MAP_COUNT = 262144
+"""Memory mappings the calibration's compiled experiments need: with Linux's default 65,530
+the 25 fitted targets' executables exhausted them (LLVM "Cannot allocate memory" with 18
+GiB free)."""
+
+
+def _max_map_count() -> int | None:
+    try:
+        return int(Path("/proc/sys/vm/max_map_count").read_text())
+    except (OSError, ValueError):
+        return None
+
+
 @app.command()
 def calibrate(
     out: Annotated[Path, typer.Option(help="folder for calibration.json, parameters.csv and "
@@ -242,8 +255,14 @@ def calibrate(
     try:
         folder = prepare_folder(out)
         cache = compile_cache()
-        typer.echo("compiling each experiment's value and gradient (about 15 minutes on 2 "
+        typer.echo("compiling each experiment's value and gradient (about 25 minutes on 2 "
                    f"cores; JAX's compilation cache: {cache})...", err=True)
+        maps = _max_map_count()
+        if maps is not None and maps < MIN_MAP_COUNT:
+            typer.echo(f"warning: vm.max_map_count is {maps}; the compiled experiments need "
+                       f"more memory mappings than that (LLVM 'Cannot allocate memory' with "
+                       f"GiBs free): raise it, e.g. sysctl -w vm.max_map_count={MIN_MAP_COUNT}",
+                       err=True)
         result = run_calibration(
             starts=starts, seed=seed, max_steps=max_steps,
             progress=lambda i, step, loss: typer.echo(f"start {i} step {step}: loss {loss:.6g}",
