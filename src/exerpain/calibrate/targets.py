@@ -21,7 +21,9 @@ virtual experiment with a fitted one (else it would test the data, not the model
   same experiment as Nakagawa), resting IL-6 after long-term training (Wang 2023), the sural
   conduction velocity of men with T2D neuropathy before training (Gholami 2018) and two
   injury courses read from statements (STZ: threshold 25-40% down by day 14; paclitaxel:
-  delayed onset, peak about day 28);
+  delayed onset, peak about day 28; CCI and SNI: the deficit peaks by day 14, read as the
+  day-28 deficit within half to all of the day-14 one) and Cobianchi 2010's eight weeks of
+  continuous running that left CCI allodynia unchanged (a dose contrast: the overload term);
 - held out: the DPN exercise-trial pain SMD (the DPN effect predicted from the fitted CIPN
   trials, genotype contrasts and spread), Toth 2014's six-month pain ratio, the rodent heat
   SMD (same meta-analysis, another read-out), resting IL-6 after
@@ -256,6 +258,7 @@ def _word(low: float, high: float) -> tuple[float, float]:
 FACTGOG = "FACT/GOG-Ntx meta-analysis 2024 (outcomes.csv cipn_ma_factgog2024)"
 SJMSS = "Scand J Med Sci Sports 2023 meta-analysis, PMID 36972017"
 IL6_CSS = "China Sport Sci 2015, doi:10.16469/j.css.201510012"
+COBIANCHI = "Cobianchi 2010, doi:10.1016/j.neuroscience.2010.03.035"
 WORD_SD = ("derived from the statement, read as a 95% interval (not a published number)")
 COURSE_TARGETS: tuple[Target, ...] = (
     _published("factgog-cipn-smd", "cipn_ma_factgog2024", FACTGOG,
@@ -294,6 +297,27 @@ COURSE_TARGETS: tuple[Target, ...] = (
            "paclitaxel hypersensitivity develops after a delayed onset and peaks about day 28: "
            "the day-7 deficit is less than half the day-28 deficit, [0, 0.5]",
            *_word(0.0, 0.5), WORD_SD, False, _deficit_kept("paclitaxel", 7, 28), (0.0, 0.5)),
+    Target("cobianchi-prolonged-null", "cobianchi2010_long_running", COBIANCHI,
+           "running 1 h/day at high speed from day 3 to day 56 after CCI (8 weeks) left "
+           "allodynia unchanged ('unfavorable', while 5 days of running helped): benefit over "
+           "the sedentary deficit on day 56 in [-0.25, 0.25]", *_word(-0.25, 0.25), WORD_SD,
+           False, Contrast("kept", (
+               SingleRun("cci", "treadmill-high", 56, "withdrawal_threshold_g",
+                         start_day=3.0),
+               SingleRun("cci", "sedentary", 56, "withdrawal_threshold_g"),
+               SingleRun("sham", "sedentary", 56, "withdrawal_threshold_g"),
+               SingleRun("cci", "sedentary", 56, "withdrawal_threshold_g"))), (-0.25, 0.25)),
+    Target("cci-peak-by-day14", "wanghong_cci_sed_course; ijpr_cci_peak_course",
+           "Wang H (CCI rats, timecourses.csv wanghong_cci); Iran J Pharm Res article 262",
+           "CCI allodynia peaks between days 7 and 14 and persists to day 42, without a later "
+           "peak: the day-28 deficit is at most the day-14 deficit and at least half of it, "
+           "[0.5, 1]", *_word(0.5, 1.0), WORD_SD, False, _deficit_kept("cci", 28, 14),
+           (0.5, 1.0)),
+    Target("sni-peak-by-day14", "ijpr_sni_peak_course", "Iran J Pharm Res article 262",
+           "SNI allodynia is maximal within 13-14 days (no difference from CCI on days 14 and "
+           "21): the day-28 deficit is at most the day-14 deficit and at least half of it, "
+           "[0.5, 1]", *_word(0.5, 1.0), WORD_SD, False, _deficit_kept("sni", 28, 14),
+           (0.5, 1.0)),
     Target("sni-persistent-day180", "sni_mouse_molpain2013",
            "Mol Pain 2013;9:61, doi:10.1186/1744-8069-9-61",
            "SNI hypersensitivity continues through at least day 180: at least half the day-14 "

@@ -47,7 +47,7 @@ from exerpain.calibrate.experiments import (
     run_experiments,
 )
 from exerpain.calibrate.space import PRIOR_SD, free_space, to_theta
-from exerpain.calibrate.targets import TARGETS, Target
+from exerpain.calibrate.targets import COBIANCHI, TARGETS, Target
 from exerpain.model.calibrated import shipped
 from exerpain.model.registry import Model
 
@@ -154,7 +154,6 @@ def _target_finding(t: Target, mechanism: str) -> Finding:
 STAGG = "Stagg 2011, doi:10.1097/ALN.0b013e318210f880"
 BOBINSKI = "Bobinski 2018, doi:10.1097/j.pain.0000000000001109"
 VTA = "Mol Pain 2016, PMC5140073"
-COBIANCHI = "Cobianchi 2010, doi:10.1016/j.neuroscience.2010.03.035"
 NEGATIVE = ("negative control, not a published finding: a blockade of a route that carries "
             "a minor part of exercise's effect in the model must not remove most of it")
 _TARGET = {t.id: t for t in TARGETS}
@@ -266,13 +265,6 @@ FINDINGS: tuple[Finding, ...] = (
     Finding("cobianchi-short-running", "exercise", COBIANCHI,
             "treadmill running on days 3-7 after injury reduces allodynia (read on day 7)",
             benefit_of(CCI, "treadmill-high", 7, VF, start_day=3.0, stop_day=8.0), POSITIVE),
-    Finding("cobianchi-short-beats-prolonged", "exercise", COBIANCHI,
-            "running for more than 5 days was unfavourable: days 3-7 of running beat "
-            "continuous running (read on day 56)",
-            Contrast("difference", (
-                SingleRun(CCI, "treadmill-high", 56, VF, start_day=3.0, stop_day=8.0),
-                SingleRun(CCI, "treadmill-high", 56, VF))), POSITIVE,
-            expected="threshold(short) - threshold(prolonged) > 0"),
     Finding("whitehead-wheel-1h-null", "exercise", "Whitehead 2017, PMC5161547",
             "1 h/day wheel access does not change CCI allodynia over 18 days",
             _benefit_fraction(CCI, "wheel", 18, start_day=0.0), Check(hi=0.15),
@@ -296,9 +288,9 @@ FINDINGS: tuple[Finding, ...] = (
             "paclitaxel hypersensitivity persists for months (day 84)", "paclitaxel", 84),
     *(_target_finding(_TARGET[i], "injury") for i in (
         "paclitaxel-delayed-onset", "stz-threshold-day14", "sni-persistent-day180",
-        "cci-persistent-day60")),
+        "cci-persistent-day60", "cci-peak-by-day14", "sni-peak-by-day14")),
     *(_target_finding(_TARGET[i], "exercise") for i in (
-        "matesanz-mechanical-smd", "matesanz-heat-smd")),
+        "matesanz-mechanical-smd", "matesanz-heat-smd", "cobianchi-prolonged-null")),
     # --- humans ----------------------------------------------------------------------------
     Finding("goldfarb-endorphin-threshold", "opioid", "Goldfarb 1990, PMID 2141380",
             "beta-endorphin needs >= 70% VO2max: HIIT raises opioid tone more than moderate "
