@@ -155,3 +155,34 @@ def test_posterior_draws_follow_the_shipped_laplace_posterior(model):
         assert np.median(values) == pytest.approx(entry["value"], rel=0.05, abs=1e-9)
         inside = np.mean((values >= entry["low95"]) & (values <= entry["high95"]))
         assert inside == pytest.approx(0.95, abs=0.02)
+
+
+class _FailsOnce:
+    """A quadratic bowl (minimum at 1, 2, ..., 6) whose ``fail_on``-th evaluation is NaN, as
+    an inner solve that fails at one trial point."""
+
+    def __init__(self, fail_on: int):
+        self.calls, self.fail_on = 0, fail_on
+
+    def value_and_grad(self, x):
+        self.calls += 1
+        if self.calls == self.fail_on:
+            return float("nan"), np.full_like(x, np.nan)
+        d = x - np.arange(1.0, 1.0 + len(x))
+        return float(d @ d), 2 * d
+
+
+@pytest.mark.parametrize("fail_on", [2, 3])
+def test_a_failed_trial_point_does_not_end_the_fit(monkeypatch, fail_on):
+    """scipy's L-BFGS-B reports 'convergence' with the loss unchanged after a non-finite
+    trial point (loss 91 or 73 here, against a minimum of 0); the fit restarts from its best
+    point and reaches the minimum."""
+    from exerpain.calibrate import fit
+
+    monkeypatch.setattr(fit, "MAX_RESTARTS", 0)
+    stuck = fit.minimise(_FailsOnce(fail_on), np.zeros(6), 100)
+    monkeypatch.undo()
+    run = fit.minimise(_FailsOnce(fail_on), np.zeros(6), 100)
+    assert stuck.loss > 50
+    assert run.loss < 1e-12 and run.converged and "restart" in run.reason
+    np.testing.assert_allclose(run.theta, np.arange(1.0, 7.0), atol=1e-6)

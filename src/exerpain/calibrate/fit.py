@@ -203,20 +203,29 @@ def _compiled(key: _SpaceKey, experiment, frozen_base: tuple) -> dict:
             "executable": {}}
 
 
+MAX_RESTARTS = 5
+"""L-BFGS-B restarts from the best point after a run that ended on a failed trial point."""
+
+
 def minimise(objective: Objective, theta0: np.ndarray, max_steps: int,
              progress: Callable[[int, float], None] | None = None) -> Start:
     """L-BFGS-B (scipy) from ``theta0`` for at most ``max_steps`` iterations; stops earlier
     at a small gradient (``GRAD_TOL``) or a stalled loss (``LOSS_RTOL``). Non-finite trial
     points are returned as ``+inf`` so the line search backs off; the best finite point is
-    kept."""
+    kept. A run that ends after such a point (scipy's line search then often reports
+    "convergence" with the loss unchanged) is restarted from the best point with a fresh
+    curvature memory, up to :data:`MAX_RESTARTS` times while it still improves the loss."""
     best = {"theta": np.asarray(theta0, dtype=float), "loss": np.inf}
+    failed = {"n": 0}
 
     def fun(x: np.ndarray) -> tuple[float, np.ndarray]:
         try:
             value, grad = objective.value_and_grad(x)
         except RuntimeError:  # an inner solve raised (e.g. no steady state at this point)
+            failed["n"] += 1
             return np.inf, np.zeros_like(x)
         if not (np.isfinite(value) and np.all(np.isfinite(grad))):
+            failed["n"] += 1
             return np.inf, np.zeros_like(x)
         if value < best["loss"]:
             best.update(theta=np.array(x), loss=value)
@@ -229,14 +238,24 @@ def minimise(objective: Objective, theta0: np.ndarray, max_steps: int,
         if progress is not None:
             progress(steps["n"], float(intermediate_result.fun))
 
-    result = minimize(fun, np.asarray(theta0, dtype=float), jac=True, method="L-BFGS-B",
-                      callback=callback,
-                      options={"maxiter": max_steps, "gtol": GRAD_TOL, "ftol": LOSS_RTOL})
+    restarts = 0
+    while True:
+        failed["n"], before = 0, best["loss"]
+        result = minimize(fun, np.array(best["theta"]), jac=True, method="L-BFGS-B",
+                          callback=callback,
+                          options={"maxiter": max_steps - steps["n"], "gtol": GRAD_TOL,
+                                   "ftol": LOSS_RTOL})
+        if (steps["n"] >= max_steps or not failed["n"] or restarts >= MAX_RESTARTS
+                or not best["loss"] < before):
+            break
+        restarts += 1
     if not np.isfinite(best["loss"]):
         return Start(0, np.asarray(theta0), np.asarray(theta0), float("nan"), steps["n"],
                      False, f"non-finite loss at every point tried ({result.message})")
-    converged = bool(result.success) and steps["n"] < max_steps
+    converged = bool(result.success) and steps["n"] < max_steps and not failed["n"]
     reason = "max_steps" if steps["n"] >= max_steps else str(result.message)
+    if restarts:
+        reason += f" (after {restarts} restart(s) from failed trial points)"
     return Start(0, np.asarray(theta0), best["theta"], best["loss"], steps["n"], converged,
                  reason)
 
