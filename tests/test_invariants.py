@@ -119,33 +119,26 @@ def _steady_start(model, seed):
 def steady_solvers(model):
     import jax
 
-    from exerpain.simulate.solve import _newton, initial_state
-    plain = jax.jit(lambda inputs, t0: _newton(model, inputs, t0,
-                                               model.healthy_state(inputs.params))[1])
+    from exerpain.simulate.solve import initial_state, relax
     full = jax.jit(lambda inputs, t0: initial_state(model, inputs, t0, True))
-    return plain, full
+    relaxed = jax.jit(lambda inputs, t0: relax(model, inputs, t0,
+                                               model.healthy_state(inputs.params)))
+    return full, relaxed
 
 
 @pytest.mark.parametrize("seed", [11, 30, 35])
-def test_steady_start_found_where_newton_from_health_diverges(model, steady_solvers, seed):
-    """Parameter draws where Newton's method from health fails: the pseudo-transient fallback
-    finds the steady state, a stable equilibrium with no negative state."""
+def test_steady_start_where_newton_from_health_can_diverge(model, steady_solvers, seed):
+    """Parameter draws where Newton's method from health diverged (to ROS -26 and the like)
+    in a run of this suite: the start is a stable equilibrium with no negative state, and the
+    pseudo-transient fallback alone, from health, reaches the same equilibrium."""
     import jax
-    plain, full = steady_solvers
+    full, relaxed = steady_solvers
     inputs, t0 = _steady_start(model, seed)
-    assert not bool(plain(inputs, t0))
     y, code = full(inputs, t0)
     assert int(code) == 0 and float(jnp.min(y)) >= 0.0
     f = model.vector_field(t0, y, inputs)
     assert float(jnp.max(jnp.abs(f))) < 1e-6
     jac = np.asarray(jax.jacfwd(lambda x: model.vector_field(t0, x, inputs))(y))
     assert np.max(np.linalg.eigvals(jac).real) < 0
-
-
-@pytest.mark.parametrize("seed", [7, 19])
-def test_runaway_sensitisation_is_reported_not_hidden(model, steady_solvers, seed):
-    """Draws whose central sensitisation runs away (no finite steady state: central gain
-    grows past 1e9) fail with a code instead of returning a state."""
-    _, full = steady_solvers
-    _, code = full(*_steady_start(model, seed))
-    assert int(code) == 1
+    np.testing.assert_allclose(np.asarray(relaxed(inputs, t0)), np.asarray(y), rtol=1e-3,
+                               atol=1e-6)
