@@ -130,9 +130,10 @@ def initial_state(model: Model, inputs: ModelInputs, t0: Array, steady: bool,
     untreated condition at ``t0``, by Newton's method (optimistix) from health; where that
     fails (it diverges for some parameter draws), Newton from the end of a pseudo-transient
     continuation (:func:`relax`). The root's gradient is implicit (optimistix), so the
-    starting guess carries none. ``fallback=False`` skips the continuation (the calibration's
-    gradient programs: it made their compilation run out of memory on 24 GiB, and a failed
-    start there is reported by the objective, not lost)."""
+    starting guess carries none. ``fallback=False`` skips the continuation: the calibration's
+    gradient programs, where it would add a 60-step continuation to every subject of every
+    virtual cohort (compile time) and where a failed start is reported by the objective as a
+    failed trial point, not lost."""
     y = model.healthy_state(inputs.params)
     if not steady:
         return y, jnp.asarray(0)
@@ -140,10 +141,10 @@ def initial_state(model: Model, inputs: ModelInputs, t0: Array, steady: bool,
     if not fallback:
         return root, jnp.where(ok, 0, 1)
 
-    def fallback(_):
+    def continued(_):
         return _newton(model, inputs, t0, jax.lax.stop_gradient(relax(model, inputs, t0, y)))
 
-    root, ok = jax.lax.cond(ok, lambda _: (root, ok), fallback, None)
+    root, ok = jax.lax.cond(ok, lambda _: (root, ok), continued, None)
     return root, jnp.where(ok, 0, 1)
 
 
