@@ -163,6 +163,16 @@ def kept_under(condition: str, protocol: str, blockade: str, quantity: str, day:
                              run("sedentary", ())))
 
 
+def benefit_fraction(condition: str, protocol: str, day: int, quantity: str, **kw
+                     ) -> Contrast:
+    """Exercise benefit on ``quantity`` over the sedentary deficit from sham on ``day``:
+    (exercise - sedentary) / (sham - sedentary); ``kw`` reschedules the exercise arm."""
+    return Contrast("kept", (SingleRun(condition, protocol, day, quantity, **kw),
+                             SingleRun(condition, "sedentary", day, quantity),
+                             SingleRun("sham", "sedentary", day, quantity),
+                             SingleRun(condition, "sedentary", day, quantity)))
+
+
 def benefit_of(condition: str, protocol: str, day: int, quantity: str, **kw) -> Contrast:
     """Exercise minus sedentary ``quantity`` on ``day`` (interventions in both arms)."""
     return Contrast("difference", (SingleRun(condition, protocol, day, quantity, **kw),

@@ -42,6 +42,7 @@ from exerpain.calibrate.experiments import (
     Contrast,
     Experiment,
     SingleRun,
+    benefit_fraction,
     benefit_of,
     kept_under,
     run_experiments,
@@ -137,10 +138,7 @@ def _injury_ratio(condition: str, quantity: str, day: int) -> Contrast:
 
 def _benefit_fraction(condition: str, protocol: str, day: int, **kw) -> Contrast:
     """Exercise benefit over the sedentary deficit from sham, on the read-out."""
-    return Contrast("kept", (SingleRun(condition, protocol, day, VF, **kw),
-                             SingleRun(condition, "sedentary", day, VF),
-                             SingleRun("sham", "sedentary", day, VF),
-                             SingleRun(condition, "sedentary", day, VF)))
+    return benefit_fraction(condition, protocol, day, VF, **kw)
 
 
 def _target_finding(t: Target, mechanism: str) -> Finding:
