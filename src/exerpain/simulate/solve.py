@@ -109,18 +109,18 @@ def relax(model: Model, inputs: ModelInputs, t0: Array, y: Array) -> Array:
     eye = jnp.eye(y.shape[0])
 
     def step(_, carry):
-        x, dt, norm = carry
-        f = field(x)
+        x, dt, f = carry
+        norm = jnp.linalg.norm(f)
         dx = jnp.linalg.solve(eye / dt - jax.jacfwd(field)(x), f)
         new = jnp.maximum(x + dx, 0.0)
-        new_norm = jnp.linalg.norm(field(new))
+        f_new = field(new)
+        new_norm = jnp.linalg.norm(f_new)
         good = jnp.all(jnp.isfinite(new)) & jnp.isfinite(new_norm) & (new_norm < 2.0 * norm)
         grow = jnp.clip(norm / jnp.maximum(new_norm, 1e-300), PTC_GROWTH, 10.0)
         return (jnp.where(good, new, x), jnp.where(good, jnp.minimum(dt * grow, 1e8), dt / 4),
-                jnp.where(good, new_norm, norm))
+                jnp.where(good, f_new, f))
 
-    x, _, _ = jax.lax.fori_loop(0, PTC_ITERATIONS, step,
-                                (y, jnp.asarray(PTC_DT0), jnp.linalg.norm(field(y))))
+    x, _, _ = jax.lax.fori_loop(0, PTC_ITERATIONS, step, (y, jnp.asarray(PTC_DT0), field(y)))
     return x
 
 
