@@ -126,7 +126,7 @@ def steady_solvers(model):
     return full, relaxed
 
 
-@pytest.mark.parametrize("seed", [11, 30, 35])
+@pytest.mark.parametrize("seed", [11, 35, 43])
 def test_steady_start_where_newton_from_health_can_diverge(model, steady_solvers, seed):
     """Parameter draws where Newton's method from health diverged (to ROS -26 and the like)
     in a run of this suite: the start is a stable equilibrium with no negative state, and the
