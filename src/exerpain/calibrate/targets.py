@@ -25,7 +25,7 @@ virtual experiment with a fitted one (else it would test the data, not the model
   day-42 deficit within half to all of the day-14 one) and Cobianchi 2010's eight weeks of
   continuous running that left CCI allodynia unchanged (a dose contrast: the overload term);
 - held out: the DPN exercise-trial pain SMD (the DPN effect predicted from the fitted CIPN
-  trials, genotype contrasts and spread), Toth 2014's six-month pain ratio, the rodent heat
+  trials and spread), Toth 2014's six-month pain ratio, the rodent heat
   SMD (same meta-analysis, another read-out), resting IL-6 after
   aerobic training (another meta-analysis and protocol), the within-arm pain change of
   Kluding 2012 (10 weeks of combined training in DPN) and the sural conduction velocity
