@@ -80,11 +80,7 @@ def test_oprm1_g_carriers_get_less_from_the_opioid_route():
 
 
 @pytest.mark.parametrize("intervention,mechanism", [
-    pytest.param("vta-silencing", "dopaminergic", marks=pytest.mark.xfail(
-        strict=True, reason="known model failure, reported by exerpain validate "
-        "(vta-silencing): the shipped fit's silencing leaves 59% of the effect on log drive, "
-        "so dopaminergic priming falls from 54% to 31% of this cohort, not below half")),
-    ("il4-ko", "inflammation")])
+    ("vta-silencing", "dopaminergic"), ("il4-ko", "inflammation")])
 def test_blocking_a_mechanism_shifts_priming_away_from_it(intervention, mechanism):
     base, _ = cohort("cci", "treadmill-moderate")
     blocked, _ = cohort("cci", "treadmill-moderate", (intervention,))

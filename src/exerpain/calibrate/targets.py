@@ -15,15 +15,18 @@ virtual experiment with a fitted one (else it would test the data, not the model
   (Nakagawa 2024 and Khmethong 2024: one experiment, two estimates), resting BDNF after
   aerobic and after resistance training (Dinoff 2016), resting TNF-alpha after long-term
   training (Wang 2023), the one-year gain in epidermal nerve fibres with exercise (Singleton
-  2014), the between-patient SD of the pain change (Kluding 2012), three blockades on
-  log nociceptive drive, two more CIPN meta-analyses (FACT/GOG-Ntx 2024, SJMSS 2023; the
-  same experiment as Nakagawa), resting IL-6 after long-term training (Wang 2023), the sural
-  conduction velocity of men with T2D neuropathy before training (Gholami 2018) and two
-  injury courses read from statements (STZ: threshold 25-40% down by day 14; paclitaxel:
-  delayed onset, peak about day 28; CCI and SNI: the deficit peaks by day 14, read as the
-  day-28 deficit within half to all of the day-14 one; CCI persists to day 42, read as the
-  day-42 deficit within half to all of the day-14 one) and Cobianchi 2010's eight weeks of
-  continuous running that left CCI allodynia unchanged (a dose contrast: the overload term);
+  2014), the between-patient SD of the pain change (Kluding 2012), three blockades on log
+  nociceptive drive, two more CIPN meta-analyses (FACT/GOG-Ntx 2024, SJMSS 2023; the same
+  experiment as Nakagawa), resting IL-6 after long-term training (Wang 2023), the sural
+  conduction velocity of men with T2D neuropathy before training (Gholami 2018), the CCI
+  onset measured on day 3 (Wang H: von Frey threshold and Hargreaves latency over their pre-
+  operative values; the only day-resolved means of a sedentary CCI course in the evidence
+  base) and the injury courses read from statements (STZ: threshold 25-40% down by day 14;
+  paclitaxel: delayed onset, peak about day 28; CCI and SNI: the deficit peaks by day 14,
+  read as the day-28 deficit within half to all of the day-14 one; CCI persists to day 42,
+  read as the day-42 deficit within half to all of the day-14 one) and Cobianchi 2010's
+  eight weeks of continuous running that left CCI allodynia unchanged (a dose contrast: the
+  overload term);
 - held out: the DPN exercise-trial pain SMD (the DPN effect predicted from the fitted CIPN
   trials and spread), Toth 2014's six-month pain ratio, the rodent heat
   SMD (same meta-analysis, another read-out), resting IL-6 after
@@ -269,6 +272,15 @@ SJMSS = "Scand J Med Sci Sports 2023 meta-analysis, PMID 36972017"
 IL6_CSS = "China Sport Sci 2015, doi:10.16469/j.css.201510012"
 COBIANCHI = "Cobianchi 2010, doi:10.1016/j.neuroscience.2010.03.035"
 WORD_SD = ("derived from the statement, read as a 95% interval (not a published number)")
+WANGHONG = ("Wang H, CCI rats (timecourses.csv wanghong_cci; "
+            "https://data.zhenzhi.com/details/1/513637664)")
+RATIO_SE = ("derived: SE of a ratio of two means, each +/- taken as an SD over n rats "
+            "(the type of +/- is not stated), the two treated as independent")
+
+
+def _ratio_se(a: float, sd_a: float, b: float, sd_b: float, n: int) -> float:
+    """Delta-method SE of ``a / b`` for two means with SDs ``sd_a``, ``sd_b`` over ``n``."""
+    return (a / b) * math.sqrt((sd_a / a) ** 2 / n + (sd_b / b) ** 2 / n)
 COURSE_TARGETS: tuple[Target, ...] = (
     _published("factgog-cipn-smd", "cipn_ma_factgog2024", FACTGOG,
            "exercise improves CIPN symptoms on the FACT/GOG-Ntx, SMD 0.50 (0.26-0.74); the "
@@ -292,6 +304,18 @@ COURSE_TARGETS: tuple[Target, ...] = (
            35.2, 4.3 / 12 ** 0.5, "SE of the mean, SD 4.3 / sqrt(12) (about 12 per arm; "
            "derived)", False,
            SingleRun("dpn", "sedentary", 0, "nerve_conduction_velocity_m_s", 1)),
+    Target("wanghong-cci-day3-mechanical", "wanghong_cci_sed_vf", WANGHONG,
+           "von Frey threshold fell from 17.33 +/- 5.42 g before CCI to 3.28 +/- 1.37 g on "
+           "day 3 (n = 12 rats): sedentary CCI over sham threshold on day 3, 3.28 / 17.33 = "
+           "0.189", 3.28 / 17.33, _ratio_se(3.28, 1.37, 17.33, 5.42, 12), RATIO_SE, False,
+           Contrast("ratio", (SingleRun("cci", "sedentary", 3, "withdrawal_threshold_g", 3),
+                              SingleRun("sham", "sedentary", 3, "withdrawal_threshold_g", 3)))),
+    Target("wanghong-cci-day3-heat", "wanghong_cci_sed_latency", WANGHONG,
+           "Hargreaves latency fell from 12.13 +/- 2.37 s before CCI to 10.43 +/- 1.65 s on "
+           "day 3 (n = 12 rats): sedentary CCI over sham latency on day 3, 10.43 / 12.13 = "
+           "0.860", 10.43 / 12.13, _ratio_se(10.43, 1.65, 12.13, 2.37, 12), RATIO_SE, False,
+           Contrast("ratio", (SingleRun("cci", "sedentary", 3, "withdrawal_latency_s", 3),
+                              SingleRun("sham", "sedentary", 3, "withdrawal_latency_s", 3)))),
     Target("stz-threshold-day14", "stz_insulinopenia2006",
            "Neurobiol Dis 2006;24:384, PMID 16935517",
            "pressure pain threshold falls by 25-40% in the 2 weeks after STZ: sedentary STZ "

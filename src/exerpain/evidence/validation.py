@@ -287,7 +287,7 @@ FINDINGS: tuple[Finding, ...] = (
     *(_target_finding(_TARGET[i], "injury") for i in (
         "paclitaxel-delayed-onset", "stz-threshold-day14", "sni-persistent-day180",
         "cci-persistent-day60", "cci-peak-by-day14", "cci-persists-day42",
-        "sni-peak-by-day14")),
+        "sni-peak-by-day14", "wanghong-cci-day3-mechanical", "wanghong-cci-day3-heat")),
     *(_target_finding(_TARGET[i], "exercise") for i in (
         "matesanz-mechanical-smd", "matesanz-heat-smd", "cobianchi-prolonged-null")),
     # --- humans ----------------------------------------------------------------------------

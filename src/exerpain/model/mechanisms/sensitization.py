@@ -23,9 +23,11 @@ class Sensitization(Mechanism):
     summary = "central sensitization (NMDA, wind-up) driven by input, released by inhibition"
     states = (state("central_gain", "dorsal-horn central gain (wind-up, LTP)"),)
     parameters = (
-        param("k_sensitization", 0.3, "1/day", 0.01, 1.0, "assumed",
+        param("k_sensitization", 0.3, "1/day", 0.01, 5.0, "assumed",
               "allodynia is evident by day 2 after CCI (Bennett & Xie 1988, "
-              "doi:10.1016/0304-3959(88)90209-6): central gain builds over days",
+              "doi:10.1016/0304-3959(88)90209-6): central gain builds over days; the upper "
+              "bound allows the hours of the first demonstration of central sensitization "
+              "(Woolf 1983, doi:10.1038/306686a0)",
               "relaxation rate of central gain"),
         param("amplification", 0.5, "dimensionless", 0.0, 2.0, "assumed",
               "central gain amplifies sustained input (elasticity of gain to drive)",
