@@ -281,6 +281,8 @@ RATIO_SE = ("derived: SE of a ratio of two means, each +/- taken as an SD over n
 def _ratio_se(a: float, sd_a: float, b: float, sd_b: float, n: int) -> float:
     """Delta-method SE of ``a / b`` for two means with SDs ``sd_a``, ``sd_b`` over ``n``."""
     return (a / b) * math.sqrt((sd_a / a) ** 2 / n + (sd_b / b) ** 2 / n)
+
+
 COURSE_TARGETS: tuple[Target, ...] = (
     _published("factgog-cipn-smd", "cipn_ma_factgog2024", FACTGOG,
            "exercise improves CIPN symptoms on the FACT/GOG-Ntx, SMD 0.50 (0.26-0.74); the "
