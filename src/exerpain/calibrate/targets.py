@@ -283,6 +283,24 @@ def _ratio_se(a: float, sd_a: float, b: float, sd_b: float, n: int) -> float:
     return (a / b) * math.sqrt((sd_a / a) ** 2 / n + (sd_b / b) ** 2 / n)
 
 
+def _onset_ratio(id_: str, evidence: str, what: str, readout: str, unit: str,
+                 before: tuple[float, float], after: tuple[float, float], day: int = 3,
+                 n: int = 12) -> Target:
+    """Wang H's CCI onset: ``readout`` on ``day`` over its pre-operative value (mean, SD of
+    each), fitted as sedentary CCI over sham on that day; SD by :func:`_ratio_se`."""
+    (b, sd_b), (a, sd_a) = before, after
+
+    def run(condition: str) -> SingleRun:
+        return SingleRun(condition, "sedentary", day, readout, day)
+
+    return Target(id_, evidence, WANGHONG,
+                  f"{what} fell from {b} +/- {sd_b} {unit} before CCI to {a} +/- {sd_a} {unit} "
+                  f"on day {day} (n = {n} rats): sedentary CCI over sham {what.split()[-1]} "
+                  f"on day {day}, {a} / {b} = {a / b:.3f}", a / b,
+                  _ratio_se(a, sd_a, b, sd_b, n), RATIO_SE, False,
+                  Contrast("ratio", (run("cci"), run("sham"))))
+
+
 COURSE_TARGETS: tuple[Target, ...] = (
     _published("factgog-cipn-smd", "cipn_ma_factgog2024", FACTGOG,
            "exercise improves CIPN symptoms on the FACT/GOG-Ntx, SMD 0.50 (0.26-0.74); the "
@@ -306,18 +324,10 @@ COURSE_TARGETS: tuple[Target, ...] = (
            35.2, 4.3 / 12 ** 0.5, "SE of the mean, SD 4.3 / sqrt(12) (about 12 per arm; "
            "derived)", False,
            SingleRun("dpn", "sedentary", 0, "nerve_conduction_velocity_m_s", 1)),
-    Target("wanghong-cci-day3-mechanical", "wanghong_cci_sed_vf", WANGHONG,
-           "von Frey threshold fell from 17.33 +/- 5.42 g before CCI to 3.28 +/- 1.37 g on "
-           "day 3 (n = 12 rats): sedentary CCI over sham threshold on day 3, 3.28 / 17.33 = "
-           "0.189", 3.28 / 17.33, _ratio_se(3.28, 1.37, 17.33, 5.42, 12), RATIO_SE, False,
-           Contrast("ratio", (SingleRun("cci", "sedentary", 3, "withdrawal_threshold_g", 3),
-                              SingleRun("sham", "sedentary", 3, "withdrawal_threshold_g", 3)))),
-    Target("wanghong-cci-day3-heat", "wanghong_cci_sed_latency", WANGHONG,
-           "Hargreaves latency fell from 12.13 +/- 2.37 s before CCI to 10.43 +/- 1.65 s on "
-           "day 3 (n = 12 rats): sedentary CCI over sham latency on day 3, 10.43 / 12.13 = "
-           "0.860", 10.43 / 12.13, _ratio_se(10.43, 1.65, 12.13, 2.37, 12), RATIO_SE, False,
-           Contrast("ratio", (SingleRun("cci", "sedentary", 3, "withdrawal_latency_s", 3),
-                              SingleRun("sham", "sedentary", 3, "withdrawal_latency_s", 3)))),
+    _onset_ratio("wanghong-cci-day3-mechanical", "wanghong_cci_sed_vf", "von Frey threshold",
+                 "withdrawal_threshold_g", "g", (17.33, 5.42), (3.28, 1.37)),
+    _onset_ratio("wanghong-cci-day3-heat", "wanghong_cci_sed_latency", "Hargreaves latency",
+                 "withdrawal_latency_s", "s", (12.13, 2.37), (10.43, 1.65)),
     Target("stz-threshold-day14", "stz_insulinopenia2006",
            "Neurobiol Dis 2006;24:384, PMID 16935517",
            "pressure pain threshold falls by 25-40% in the 2 weeks after STZ: sedentary STZ "
