@@ -58,8 +58,8 @@ def test_tables_load_and_validate():
 
 
 def test_anchor_values_kept_exactly():
-    o = load_outcomes().set_index("outcome")
-    mech = o.loc["rodent_hypersensitivity.mechanical"]
+    o = load_outcomes().set_index(["study_id", "outcome"])
+    mech = o.loc[("matesanz2023", "rodent_hypersensitivity.mechanical")]
     assert (mech["effect"], mech["ci_low"], mech["ci_high"], mech["n"]) == (0.53, 0.31, 0.74, 364)
     f = load_findings().set_index("finding_id")
     assert f.loc["bobinski2018_il4_knockout", "direction"] == "abolished"

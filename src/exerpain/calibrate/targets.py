@@ -24,9 +24,11 @@ virtual experiment with a fitted one (else it would test the data, not the model
   base) and the injury courses read from statements (STZ: threshold 25-40% down by day 14;
   paclitaxel: delayed onset, peak about day 28; CCI and SNI: the deficit peaks by day 14,
   read as the day-28 deficit within half to all of the day-14 one; CCI persists to day 42,
-  read as the day-42 deficit within half to all of the day-14 one) and Cobianchi 2010's
+  read as the day-42 deficit within half to all of the day-14 one), Cobianchi 2010's
   eight weeks of continuous running that left CCI allodynia unchanged (a dose contrast: the
-  overload term);
+  overload term), the mechanism markers of human training meta-analyses (malondialdehyde in
+  type 2 diabetes, Qiu 2025; resting IL-10 and IL-4, Sport Sci Health Res) and the rodent
+  mechanical SMD of Liu 2024 (the experiment of Matesanz-Garcia's);
 - held out: the DPN exercise-trial pain SMD (the DPN effect predicted from the fitted CIPN
   trials and spread), Toth 2014's six-month pain ratio, the rodent heat
   SMD (same meta-analysis, another read-out), resting IL-6 after
@@ -35,8 +37,10 @@ virtual experiment with a fitted one (else it would test the data, not the model
   gain of Gholami 2018 (12 weeks of aerobic training in DPN; a functional read-out), the
   persistence of SNI (day 180) and CCI (day 60) hypersensitivity read from statements, and
   the IL-6 SMD in chronic inflammatory disease (a subgroup of the held-out IL-6
-  meta-analysis), and the BDNF Val66Met and OPRM1 A118G odds ratios of improvement (de Toledo
-  Goncalves 2023; see :func:`_genotype` for why they are scored, not fitted).
+  meta-analysis), the BDNF Val66Met and OPRM1 A118G odds ratios of improvement (de Toledo
+  Goncalves 2023; see :func:`_genotype` for why they are scored, not fitted), superoxide
+  dismutase in type 2 diabetes (the MDA meta-analysis's other marker) and the rodent heat SMD
+  of Liu 2024 (the experiment of Matesanz-Garcia's held-out heat SMD).
 
 Course statements ("persists through day 180", "delayed onset") are words, not numbers: each
 is read as a 95% interval of a deficit ratio (``WORD_SD``) and says so in ``sd_source``.
@@ -383,6 +387,47 @@ COURSE_TARGETS: tuple[Target, ...] = (
 """Targets added for the time course, function and more pooled estimates (see the module
 docstring)."""
 TARGETS = TARGETS + COURSE_TARGETS
+
+
+QIU = "Qiu 2025, PeerJ, doi:10.7717/peerj.19814"
+UOK = ("Univ. of Kurdistan meta-analysis, Sport Sci Health Res, "
+       "https://sshr.ut.ac.ir/article_106114.html (no DOI shown)")
+LIU = "Liu 2024, Front Neurol, doi:10.3389/fneur.2024.1424050"
+MARKER_TARGETS: tuple[Target, ...] = (
+    _published("qiu-mda-t2d", "qiu2025_mda", QIU,
+           "exercise training lowers malondialdehyde in type 2 diabetes, SMD -1.29 (-1.87 to "
+           "-0.71), 11 RCTs; simulated in DPN with aerobic training; model marker: the ROS / "
+           "lipid-peroxidation state", -1.29, -1.87, -0.71, False,
+           CohortSMD("dpn", "aerobic-moderate", "oxidative.ros")),
+    _published("qiu-sod-t2d", "qiu2025_sod", QIU,
+           "exercise training raises superoxide dismutase in type 2 diabetes, SMD 0.59 (0.17-"
+           "1.01), same 11 RCTs; model marker: antioxidant capacity", 0.59, 0.17, 1.01, True,
+           CohortSMD("dpn", "aerobic-moderate", "oxidative.antioxidant")),
+    _published("uok-il10-aerobic", "uok_il10_aerobic", UOK,
+           "aerobic training raises resting IL-10, SMD 0.495 (0.267-0.723), 35 studies of "
+           "healthy and diseased adults; simulated in DPN", 0.495, 0.267, 0.723, False,
+           CohortSMD("dpn", "aerobic-moderate", "inflammation.il10")),
+    _published("uok-il4-aerobic", "uok_il4_aerobic", UOK,
+           "aerobic training leaves resting IL-4 unchanged, SMD -0.282 (-0.795 to 0.185), 13 "
+           "studies; simulated in DPN", -0.282, -0.795, 0.185, False,
+           CohortSMD("dpn", "aerobic-moderate", "inflammation.il4")),
+    _published("liu-mechanical-smd", "liu2024_mechanical", LIU,
+           "rodent mechanical threshold SMD 0.84 (0.28-1.40), 12 studies of sciatic nerve "
+           "injury (one experiment with Matesanz-Garcia's mechanical SMD)", 0.84, 0.28, 1.40,
+           False, CohortSMD("cci", "treadmill-moderate", "withdrawal_threshold_g",
+                            RODENT_DAYS)),
+    _published("liu-heat-smd", "liu2024_heat", LIU,
+           "rodent thermal latency SMD 1.54 (0.93-2.15), same 12 studies; disagrees with "
+           "Matesanz-Garcia's heat SMD 0.32 (0.07-0.57), which is held out on the same "
+           "experiment", 1.54, 0.93, 2.15, True,
+           CohortSMD("cci", "treadmill-moderate", "withdrawal_latency_s", RODENT_DAYS)),
+)
+"""Mechanism markers with published magnitudes (issue 9: mechanism sizes from evidence) and
+a second rodent meta-analysis. Resting plasma beta-endorphin is not a target: it fell 47%
+after six months of training (Oktedalen 2001, doi:10.1002/smi.892) while a maximal test
+doubled it; plasma beta-endorphin is pituitary, the model's opioid tone is PAG/RVM, so the two
+are not the same quantity (findings.csv ``oktedalen2001_endorphin``)."""
+TARGETS = TARGETS + MARKER_TARGETS
 
 
 def _abolished(id_: str, evidence: str, citation: str, claim: str, condition: str,

@@ -289,7 +289,8 @@ FINDINGS: tuple[Finding, ...] = (
         "cci-persistent-day60", "cci-peak-by-day14", "cci-persists-day42",
         "sni-peak-by-day14", "wanghong-cci-day3-mechanical", "wanghong-cci-day3-heat")),
     *(_target_finding(_TARGET[i], "exercise") for i in (
-        "matesanz-mechanical-smd", "matesanz-heat-smd", "cobianchi-prolonged-null")),
+        "matesanz-mechanical-smd", "matesanz-heat-smd", "cobianchi-prolonged-null",
+        "liu-mechanical-smd", "liu-heat-smd")),
     # --- humans ----------------------------------------------------------------------------
     Finding("goldfarb-endorphin-threshold", "opioid", "Goldfarb 1990, PMID 2141380",
             "beta-endorphin needs >= 70% VO2max: HIIT raises opioid tone more than moderate "
@@ -309,7 +310,9 @@ FINDINGS: tuple[Finding, ...] = (
         "dinoff-bdnf-aerobic", "dinoff-bdnf-resistance")),
     *(_target_finding(_TARGET[i], "inflammation") for i in (
         "wang-tnf-resting", "wang-il6-resting", "il6-aerobic-resting",
-        "il6-chronic-inflammatory", "leung-m2-share")),
+        "il6-chronic-inflammatory", "leung-m2-share", "uok-il10-aerobic",
+        "uok-il4-aerobic")),
+    *(_target_finding(_TARGET[i], "oxidative") for i in ("qiu-mda-t2d", "qiu-sod-t2d")),
     *(_target_finding(_TARGET[i], "injury") for i in (
         "gholami-ncv-gain", "gholami-ncv-baseline", "singleton-ienfd-gain")),
     *(_target_finding(_TARGET[i], "readout") for i in ("chaplan-neuropathic-threshold",
