@@ -171,3 +171,12 @@ def test_priming_share_and_its_bootstrap_interval():
         assert 0.0 <= low <= share[key] <= high <= 1.0
     everyone = share_interval([np.zeros(50, dtype=int)], ("a", "b"), seed=0)
     assert everyone["a"] == [1.0, 1.0] and everyone["none"] == [0.0, 0.0]
+
+
+def test_share_interval_of_a_cohort_with_no_subject_solved_is_undefined():
+    """Every subject failed (no draw holds a solved subject): the interval is NaN, not a
+    crash of the cohort summary (seen on a GPU with a trial calibration, 2026-11-26)."""
+    interval = share_interval([], ("a", "b"), seed=0)
+    assert set(interval) == {"a", "b", "none"}
+    assert all(np.isnan(v).all() for v in interval.values())
+    assert np.isnan(priming_share(np.array([], dtype=int), ("a", "b"))["a"])

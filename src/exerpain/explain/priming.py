@@ -77,10 +77,11 @@ def share_interval(indices_by_draw: Sequence[np.ndarray], players: Sequence[str]
     docstring); one array = bootstrap over subjects only. Each resample is a cohort of all the
     attributed subjects.
     """
-    counts = np.array([_counts(np.asarray(i), len(players)) for i in indices_by_draw])
-    totals = counts.sum(axis=1)
     keys = [*players, "none"]
-    if not totals.all():
+    counts = np.array([_counts(np.asarray(i), len(players)) for i in indices_by_draw]
+                      ).reshape(-1, len(keys))
+    totals = counts.sum(axis=1)
+    if not len(counts) or not totals.all():  # no draw, or a draw with no subject attributed
         return {k: [float("nan"), float("nan")] for k in keys}
     rng = np.random.default_rng(seed)
     per_draw = np.bincount(rng.integers(len(counts), size=resamples), minlength=len(counts))
