@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from exerpain.calibrate.fit import CalibrationError, Objective, calibrate
+from exerpain.calibrate.fit import CalibrationError, Objective, calibrate, start_theta
 from exerpain.calibrate.space import PRIOR_SD, free_space
 from exerpain.calibrate.targets import TARGETS
 from exerpain.evidence.validation import target_values
@@ -62,6 +62,34 @@ def test_recovers_known_parameters_from_synthetic_data(setting):
     assert result.sd_ratio[2] == pytest.approx(1.0, abs=1e-9)
     assert (result.sd_ratio[:2] < 0.1).all()
     assert result.posterior_sd[2] == pytest.approx(PRIOR_SD)
+
+
+def test_warm_start_begins_at_the_given_values(setting):
+    """``start_from`` (an earlier fit's values) replaces the prior centre as the first start:
+    started at the known parameters, two steps reach what 100 steps from the prior centre
+    reach; the prior is unchanged, so the third parameter still sits at its centre."""
+    space, base, truth, synthetic = setting
+    values = dict(zip(space.names, np.asarray(space.values(jnp.asarray(truth))).tolist(),
+                      strict=True))
+    np.testing.assert_allclose(start_theta(space, values), truth, atol=1e-8)
+    result = calibrate(targets=synthetic, space=space, starts=1, max_steps=2,
+                       start_from=values)
+    assert result.loss_after < 1e-3 * result.loss_before
+    np.testing.assert_allclose(result.theta_map[:2], truth[:2], atol=0.02)
+    assert result.meta["warm_start"] is True
+    with pytest.raises(CalibrationError, match="start_from: no value for 3"):
+        start_theta(space, {})
+    with pytest.raises(CalibrationError, match="start_from: values outside"):
+        start_theta(space, {n: 1e9 for n in space.names})
+
+
+def test_calibrate_cli_refuses_a_missing_warm_start_before_any_work(tmp_path):
+    out = tmp_path / "fit"
+    result = CliRunner().invoke(app, ["calibrate", "--start-from", str(tmp_path / "nothing"),
+                                      "--out", str(out)])
+    assert result.exit_code == 2
+    assert "error: start_from" in result.stderr
+    assert not out.exists()
 
 
 def test_a_fit_that_cannot_improve_stops_with_a_clear_message(setting, model):

@@ -43,7 +43,13 @@ from jax.experimental.compilation_cache import compilation_cache as cache
 from scipy.optimize import minimize
 
 from exerpain.calibrate.experiments import run_experiments
-from exerpain.calibrate.space import PRIOR_SD, ParameterSpace, free_space, prior_residuals
+from exerpain.calibrate.space import (
+    PRIOR_SD,
+    ParameterSpace,
+    free_space,
+    prior_residuals,
+    to_theta,
+)
 from exerpain.calibrate.targets import Target, fitted_targets, held_out_targets
 from exerpain.model.registry import Model
 
@@ -269,13 +275,34 @@ def _explain_gradient(objective: Objective, theta: np.ndarray) -> None:
                            + "; nothing was written")
 
 
+def start_theta(space: ParameterSpace, values: dict[str, float]) -> np.ndarray:
+    """``theta`` (logit scale of each range) of ``values`` (``{"group.name": value}``, every
+    free parameter of ``space``), e.g. an earlier fit's MAP values to start from. A value on
+    a bound is moved 1e-9 of the range inside it (the logit of a bound is infinite)."""
+    missing = [n for n in space.names if n not in values]
+    if missing:
+        raise CalibrationError(f"start_from: no value for {len(missing)} free parameter(s), "
+                               f"e.g. {missing[:3]}")
+    value = np.array([float(values[n]) for n in space.names])
+    outside = [n for n, v, lo, hi in zip(space.names, value, space.low, space.high, strict=True)
+               if not lo <= v <= hi]
+    if outside:
+        raise CalibrationError(f"start_from: values outside their ranges for {outside[:3]}")
+    span = space.high - space.low
+    return to_theta(np.clip(value, space.low + 1e-9 * span, space.high - 1e-9 * span),
+                    space.low, space.high)
+
+
 def calibrate(model: Model | None = None, starts: int = 3, seed: int = 0,
               max_steps: int = 200, targets: tuple[Target, ...] | None = None,
               space: ParameterSpace | None = None,
-              progress: Callable[[int, int, float], None] | None = None) -> CalibrationResult:
+              progress: Callable[[int, int, float], None] | None = None,
+              start_from: dict[str, float] | None = None) -> CalibrationResult:
     """Fit the free parameters to the fitted targets; score the held-out ones.
 
-    ``progress(start, step, loss)`` is called after every optimiser step."""
+    ``progress(start, step, loss)`` is called after every optimiser step. ``start_from``
+    (``{"group.name": value}``, e.g. an earlier fit's MAP values) replaces the prior centre as
+    the first start (a warm start); the prior, and so the objective, stay the same."""
     started = time.perf_counter()
     model = model or Model.default()
     if starts < 1:
@@ -292,10 +319,11 @@ def calibrate(model: Model | None = None, starts: int = 3, seed: int = 0,
                                "failure); nothing was written")
     if not np.all(np.isfinite(grad)):
         _explain_gradient(objective, theta_prior)
+    first = theta_prior if start_from is None else start_theta(space, start_from)
     rng = np.random.default_rng(seed)
     runs = []
     for i in range(starts):
-        theta0 = theta_prior if i == 0 else (
+        theta0 = first if i == 0 else (
             theta_prior + START_SPREAD * PRIOR_SD * rng.standard_normal(len(theta_prior)))
         report = None if progress is None else (
             lambda step, loss, i=i: progress(i, step, loss))
@@ -327,7 +355,8 @@ def calibrate(model: Model | None = None, starts: int = 3, seed: int = 0,
     return CalibrationResult(space, theta_prior, theta_map, loss_before, best.loss, runs,
                              fitted, held, before, after, cov,
                              time.perf_counter() - started,
-                             {"n_starts": starts, "seed": seed, "max_steps": max_steps})
+                             {"n_starts": starts, "seed": seed, "max_steps": max_steps,
+                              "warm_start": start_from is not None})
 
 
 def compile_cache(path: Path | None = None) -> Path:

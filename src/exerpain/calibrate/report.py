@@ -95,21 +95,23 @@ def summary(r: CalibrationResult, targets: pd.DataFrame) -> dict:
     }
 
 
-def record_from_folder(folder: str | Path, free: tuple[str, ...]) -> dict:
+def record_from_folder(folder: str | Path, free: tuple[str, ...],
+                       field: str = "ship_from") -> dict:
     """The shipped record of a calibration written earlier (``calibration.json`` and
     ``parameters.csv`` in ``folder``), after checking that it fitted exactly the model's
-    current free parameters ``free`` (a fit of another model version is refused)."""
+    current free parameters ``free`` (a fit of another model version is refused); errors
+    name ``field`` (the option that gave the folder)."""
     folder = Path(folder)
     try:
         info = json.loads((folder / "calibration.json").read_text())
         params = pd.read_csv(folder / "parameters.csv")
     except (OSError, ValueError) as err:
-        raise InputError(f"ship_from: {folder} does not hold a readable calibration "
+        raise InputError(f"{field}: {folder} does not hold a readable calibration "
                          f"({err.__class__.__name__})") from None
     if tuple(params["parameter"]) != tuple(free):
         missing = sorted(set(free) - set(params["parameter"]))
         extra = sorted(set(params["parameter"]) - set(free))
-        raise InputError(f"ship_from: {folder} fitted other free parameters than the current "
+        raise InputError(f"{field}: {folder} fitted other free parameters than the current "
                          f"model's (missing {missing[:3]}, extra {extra[:3]})")
     return shipped_record(params, info)
 

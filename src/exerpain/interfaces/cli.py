@@ -233,6 +233,9 @@ def calibrate(
     ship_from: Annotated[Path | None, typer.Option(
         help="install a reviewed earlier fit (its --out folder) as the defaults, no fitting")]
     = None,
+    start_from: Annotated[Path | None, typer.Option(
+        help="warm start: the first start is an earlier fit's MAP values (its --out folder) "
+             "instead of the prior centre; the prior is unchanged")] = None,
 ) -> None:
     """Fit the free parameters to the evidence (MAP, Laplace); report held-out scores."""
     from exerpain.calibrate import report
@@ -253,6 +256,12 @@ def calibrate(
         typer.echo(f"installed {ship_from} as the default parameters: {path}")
         return
     try:
+        warm = None
+        if start_from is not None:
+            model = Model.default()
+            free = free_space(model, model.parameter_table(declared=True)).names
+            record = report.record_from_folder(start_from, free, field="start_from")
+            warm = {name: row["value"] for name, row in record["parameters"].items()}
         folder = prepare_folder(out)
         cache = compile_cache()
         typer.echo("compiling each experiment's value and gradient (about 25 minutes on 2 "
@@ -264,7 +273,7 @@ def calibrate(
                        f"GiBs free): raise it, e.g. sysctl -w vm.max_map_count={MIN_MAP_COUNT}",
                        err=True)
         result = run_calibration(
-            starts=starts, seed=seed, max_steps=max_steps,
+            starts=starts, seed=seed, max_steps=max_steps, start_from=warm,
             progress=lambda i, step, loss: typer.echo(f"start {i} step {step}: loss {loss:.6g}",
                                                       err=True))
     except (InputError, CalibrationError) as err:
