@@ -245,9 +245,9 @@ def calibrate(
     from exerpain.model.registry import Model
     from exerpain.storage import prepare_folder
 
+    model = Model.default()
+    free = free_space(model, model.parameter_table(declared=True)).names
     if ship_from is not None:
-        model = Model.default()
-        free = free_space(model, model.parameter_table(declared=True)).names
         try:
             path = report.ship(report.record_from_folder(ship_from, free))
         except InputError as err:
@@ -258,8 +258,6 @@ def calibrate(
     try:
         warm = None
         if start_from is not None:
-            model = Model.default()
-            free = free_space(model, model.parameter_table(declared=True)).names
             record = report.record_from_folder(start_from, free, field="start_from")
             warm = {name: row["value"] for name, row in record["parameters"].items()}
         folder = prepare_folder(out)
@@ -279,7 +277,7 @@ def calibrate(
     except (InputError, CalibrationError) as err:
         fail(str(err))
         return
-    units = {f"{g}.{p.name}": p.unit for g, p in Model.default().parameter_table(declared=True)}
+    units = {f"{g}.{p.name}": p.unit for g, p in model.parameter_table(declared=True)}
     params_frame = report.parameter_frame(result, units)
     targets_frame = report.target_frame(result)
     info = report.summary(result, targets_frame)
