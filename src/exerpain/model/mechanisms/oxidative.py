@@ -61,8 +61,8 @@ class Oxidative(Mechanism):
               "exercise after CCI); range to 10: antioxidant capacity rose by SMD 1.45 "
               "with training (de Sousa 2017, doi:10.1007/s40279-016-0566-1) and "
               "malondialdehyde fell by SMD 1.29 in type 2 diabetes (Qiu 2025, "
-              "doi:10.7717/peerj.19814), which a gain of 3 reaches only halfway in DPN; "
-              "calibrated to the latter",
+              "doi:10.7717/peerj.19814), which a gain of 3 reaches about halfway in DPN; "
+              "a calibration target since 2026-11-26 that the shipped fit predates",
               "fold increase of antioxidant capacity at full training adaptation"),
         param("antioxidant_consumption", 0.5, "dimensionless", 0.0, 3.0, "assumed",
               "direction from Safakhah 2017, doi:10.2147/JPR.S135081 (serum FRAP fell after "
