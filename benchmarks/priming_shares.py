@@ -31,6 +31,7 @@ def main() -> None:
     out = Path(args.pop(0)) if args and args[0].endswith(".json") else \
         Path(__file__).parent / "results" / "priming_shares.json"
     results = {"device": device_description(), "n": N, "seed": SEED, "cohorts": {}}
+    out.parent.mkdir(parents=True, exist_ok=True)
     for spec in args or DEFAULT:
         condition, protocol = spec.split(":")
         started = time.perf_counter()
@@ -42,7 +43,6 @@ def main() -> None:
             "responder50_rate": s["responder50_rate"], "failed": s["failed"],
             "seconds": round(time.perf_counter() - started, 1)}
         print(json.dumps({spec: results["cohorts"][spec]}), flush=True)
-        out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(results, indent=2) + "\n")
 
 
