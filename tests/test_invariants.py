@@ -146,3 +146,42 @@ def test_steady_start_where_newton_from_health_can_diverge(model, steady_solvers
     assert np.max(np.linalg.eigvals(jac).real) < 0
     np.testing.assert_allclose(np.asarray(relaxed(inputs, t0)), np.asarray(y), rtol=1e-3,
                                atol=1e-6)
+
+
+class _Step:
+    """dy/dt = 1 after ``jump`` and 0 before it; NaN where a device that flushes subnormals
+    to zero (XLA on NVIDIA GPUs) would read a positive time as 0, i.e. on the wrong side of
+    a jump at day 0."""
+
+    def __init__(self, jump: float):
+        self.jump = jump
+
+    def vector_field(self, t, y, inputs):
+        step = jnp.where(t > self.jump, 1.0, 0.0)
+        flushed = (jnp.abs(t) > 0) & (jnp.abs(t) < 1e-300)
+        return jnp.where(flushed, jnp.nan, step) * jnp.ones_like(y)
+
+
+@pytest.mark.parametrize("jump", [0.0, -180.0, 37.25])
+def test_jumps_are_stepped_over_exactly(jump):
+    """A discontinuity announced in ``jump_ts`` is integrated exactly, wherever it lies
+    relative to the start: at day 0 (every rodent injury; it failed on an H200 GPU, where
+    the step after the jump began at a subnormal-range time) and far from the start (CIPN's
+    day -180, where a clock relative to the start rounds the step after the jump back onto
+    it)."""
+    from exerpain.simulate.solve import integrate_run
+    ys, code = integrate_run(_Step(jump), None, jnp.zeros(1), jnp.asarray(-181.0),
+                             jnp.asarray([jump, 90.0]), jnp.asarray([0.0, 50.0]), 1e-8, 1e-10)
+    assert int(code) == 0
+    np.testing.assert_allclose(np.asarray(ys)[:, 0], [max(0.0 - jump, 0.0), 50.0 - jump],
+                               rtol=1e-9, atol=1e-9)  # atol: the clock's resolution, 2e-12
+
+
+def test_a_run_the_solver_gives_up_on_is_a_solver_failure():
+    """A jump the solver is not told of collapses the step size below ``DTMIN``: reported as
+    a solver failure (code 1), not as non-finite values because diffrax pads the unreached
+    save times with inf."""
+    from exerpain.simulate.solve import FAILURE_REASONS, integrate_run
+    ys, code = integrate_run(_Step(0.5), None, jnp.zeros(1), jnp.asarray(0.0),
+                             jnp.asarray([90.0, 91.0]), jnp.asarray([1.0, 2.0]), 1e-8, 1e-10)
+    assert FAILURE_REASONS[int(code)].startswith("solver failure")

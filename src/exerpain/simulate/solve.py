@@ -32,6 +32,7 @@ RTOL = 1e-8
 ATOL = 1e-10
 MAX_STEPS = 4096
 DTMIN = 1e-7  # day; a run whose step size collapses below this (e.g. NaN) fails at once
+CLOCK_SHIFT = 8192.0  # day; the integrator's clock is t + CLOCK_SHIFT (see integrate_run)
 FAILURE_REASONS = {0: "ok", 1: "solver failure (max steps or step size below minimum)",
                    2: "non-finite values (the vector field returned NaN or inf)"}
 
@@ -56,25 +57,43 @@ def integrate_run(model: VectorField, inputs: ModelInputs | Any, y0: Array, t0: 
     Non-finite derivatives are caught, not hidden: the state carries one extra component, a
     fault clock that advances while any derivative is non-finite (those derivatives are set
     to 0 so the step-size controller does not spin on NaN until ``MAX_STEPS``, stalling the
-    whole vmapped batch). A run whose fault clock moved is reported as failed.
+    whole vmapped batch). A run whose fault clock moved is reported as failed (code 2); a run
+    the solver gave up on (step size below ``DTMIN``, ``MAX_STEPS``) is a solver failure
+    (code 1), although diffrax then pads the unreached save times with inf.
+
+    The integrator runs on its own clock, ``tau = t + CLOCK_SHIFT``. Jumps of the inputs
+    (injury onset, training start and stop) are stepped over at ``nextafter(tau_jump)``: on
+    the clock ``t`` a jump at day 0 (every rodent model's injury onset) is stepped over at
+    the smallest normal float, and on an NVIDIA H200 (JAX 0.11.2, float64) every rodent run
+    failed there, the step size collapsing below ``DTMIN``, while the same machine's CPU
+    solved them. With ``tau`` in ``[CLOCK_SHIFT / 2, 2 CLOCK_SHIFT]`` (days -4096 to 8192;
+    the inputs allow -366 to 3650), ``t = tau - CLOCK_SHIFT`` is exact (Sterbenz), so the
+    vector field sees every jump on the right side: a shift that merely avoids 0 (e.g.
+    ``tau = t - t0 + 1``) rounds ``nextafter(tau_jump)`` back onto the jump for jumps far
+    from the start (CIPN's day -180), and the solver fails there instead.
     """
-    def field(t, y, args):
-        dy = model.vector_field(t, y[:-1], args)
+    offset = -CLOCK_SHIFT  # t = tau + offset
+
+    def field(tau, y, args):
+        dy = model.vector_field(tau + offset, y[:-1], args)
         bad = ~jnp.isfinite(dy)
         return jnp.append(jnp.where(bad, 0.0, dy), jnp.any(bad).astype(dy.dtype))
 
     sol = diffrax.diffeqsolve(
         diffrax.ODETerm(field),
-        diffrax.Tsit5(), t0=t0, t1=save_ts[-1], dt0=0.25, y0=jnp.append(y0, 0.0), args=inputs,
-        saveat=diffrax.SaveAt(ts=save_ts),
-        stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol, jump_ts=jump_ts,
+        diffrax.Tsit5(), t0=t0 - offset, t1=save_ts[-1] - offset, dt0=0.25,
+        y0=jnp.append(y0, 0.0), args=inputs, saveat=diffrax.SaveAt(ts=save_ts - offset),
+        stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol,
+                                                  jump_ts=jump_ts - offset,
                                                   dtmin=DTMIN, force_dtmin=False),
         max_steps=MAX_STEPS, throw=False,
     )
     solver_ok = sol.result == diffrax.RESULTS.successful
-    ys, fault = sol.ys[:, :-1], sol.ys[-1, -1]
-    finite = jnp.all(jnp.isfinite(ys)) & (fault == 0)
-    code = jnp.where(finite, jnp.where(solver_ok, 0, 1), 2)
+    ys = sol.ys[:, :-1]
+    clock = sol.ys[:, -1]
+    faulted = jnp.max(jnp.where(jnp.isfinite(clock), clock, 0.0)) > 0
+    finite = jnp.all(jnp.isfinite(ys))
+    code = jnp.where(faulted, 2, jnp.where(solver_ok, jnp.where(finite, 0, 2), 1))
     return ys, code
 
 
