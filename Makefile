@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run test fuzz lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,11 +17,14 @@ $(STAMP): $(BIN)/python pyproject.toml
 setup: $(STAMP)
 
 run: setup
-	$(BIN)/exerpain demo
+	$(BIN)/exerpain demo --overwrite
 
 test: setup
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest -q
+
+fuzz: setup
+	EXERPAIN_FUZZ=fuzz $(BIN)/python -m pytest -q tests/fuzz -p no:cacheprovider --hypothesis-show-statistics
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks

@@ -23,11 +23,13 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 
-import exerpain  # noqa: F401
 from exerpain.calibrate.fit import Objective
 from exerpain.calibrate.space import free_space
 from exerpain.calibrate.targets import fitted_targets
 from exerpain.model.registry import Model
+from exerpain.precision import enable_globally
+
+enable_globally()  # a script owns its process: float64 throughout
 
 REPEATS = 5
 TARGET_IDS = ("chaplan-neuropathic-threshold", "dpn-baseline-nrs", "matesanz-mechanical-smd")

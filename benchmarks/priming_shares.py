@@ -13,8 +13,10 @@ import sys
 import time
 from pathlib import Path
 
-import exerpain  # noqa: F401
+from exerpain.precision import enable_globally
 from exerpain.simulate.engine import CohortConfig, device_description, run_cohort
+
+enable_globally()  # a script owns its process: float64 throughout
 
 DEFAULT = ("dpn:aerobic-moderate", "cipn:combined", "cci:treadmill-moderate")
 N, SEED = 2000, 1

@@ -20,11 +20,13 @@ from pathlib import Path
 import jax
 import numpy as np
 
-import exerpain  # noqa: F401
 from exerpain.model.registry import Model
+from exerpain.precision import enable_globally
 from exerpain.simulate.reference import solve_reference
 from exerpain.simulate.scenario import Scenario
 from exerpain.simulate.solve import ATOL, RTOL, solve
+
+enable_globally()  # a script owns its process: float64 throughout
 
 CASES = [("cci", "treadmill-moderate", 42), ("dpn", "aerobic-moderate", 112)]
 REPEATS = 20

@@ -28,10 +28,10 @@ from pathlib import Path
 import jax
 import numpy as np
 
-import exerpain  # noqa: F401
 from exerpain.model.readouts import PRIMARY_READOUT
 from exerpain.model.registry import Model
 from exerpain.population.sampling import sample_subjects
+from exerpain.precision import enable_globally
 from exerpain.simulate.engine import (
     ENGINE_ATOL,
     ENGINE_RTOL,
@@ -42,6 +42,8 @@ from exerpain.simulate.engine import (
 )
 from exerpain.simulate.reference import solve_reference
 from exerpain.simulate.scenario import Scenario
+
+enable_globally()  # a script owns its process: float64 throughout
 
 CONDITION, PROTOCOL, DAYS = "dpn", "aerobic-moderate", 365
 SCIPY_SUBJECTS = 50

@@ -6,9 +6,13 @@ from functools import cache
 
 import pytest
 
-import exerpain  # noqa: F401  (enables float64)
 from exerpain.model.registry import Model
+from exerpain.precision import enable_globally
 from exerpain.simulate.pair import PairResult, simulate_pair
+
+# The tests call internals (the vector field, integrate_run) that assume float64; importing
+# exerpain no longer switches it on (tests/test_precision.py checks that in a fresh process).
+enable_globally()
 
 
 @cache

@@ -103,9 +103,11 @@ def test_bad_protocol_file_leaves_existing_output_intact(tmp_path, content, need
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     spec = tmp_path / "bad.yaml"
     spec.write_text(content)
-    result = run("simulate", "--condition", "cci", "--protocol", str(spec), "--out", str(out))
+    result = run("simulate", "--condition", "cci", "--protocol", str(spec), "--out", str(out),
+                 "--overwrite")  # even with --overwrite, a failed run replaces nothing
     assert result.exit_code == 2 and needle in result.stderr
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".exerpain")] == []
 
 
 def test_info_and_params_list_the_catalogue():

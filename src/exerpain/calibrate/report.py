@@ -13,7 +13,7 @@ from exerpain.calibrate import identifiability
 from exerpain.calibrate.fit import CalibrationResult
 from exerpain.errors import InputError
 from exerpain.model.calibrated import FILE
-from exerpain.storage import atomic_write, prepare_folder, write_json
+from exerpain.storage import atomic_write, write_json
 
 
 def parameter_frame(r: CalibrationResult, units: dict[str, str]) -> pd.DataFrame:
@@ -134,9 +134,9 @@ def shipped_record(params: pd.DataFrame, info: dict) -> dict:
     }
 
 
-def write(out: str | Path, params: pd.DataFrame, targets: pd.DataFrame, info: dict) -> Path:
-    """``parameters.csv``, ``targets.csv`` and ``calibration.json`` (last) into ``out``."""
-    folder = prepare_folder(out)
+def write(folder: Path, params: pd.DataFrame, targets: pd.DataFrame, info: dict) -> Path:
+    """``parameters.csv``, ``targets.csv`` and ``calibration.json`` (last) into ``folder``
+    (an :class:`exerpain.storage.OutputFolder`'s temporary folder)."""
     for name, frame in (("parameters", params), ("targets", targets)):
         atomic_write(folder / f"{name}.csv", lambda tmp, f=frame: f.to_csv(tmp, index=False))
     write_json(folder / "calibration.json", info)

@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 
 from exerpain.errors import InputError
 from exerpain.evidence.meta import MetaResult
+from exerpain.storage import atomic_write
 
 FORMATS = {".png": "png", ".svg": "svg"}
 
@@ -61,5 +62,5 @@ def forest_plot(path: str | Path, labels: Sequence[str], effects: Sequence[float
         ax.set_title(title, fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format=fmt, dpi=150)
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=150))
     return path

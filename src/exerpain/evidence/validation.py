@@ -51,6 +51,7 @@ from exerpain.calibrate.space import PRIOR_SD, free_space, to_theta
 from exerpain.calibrate.targets import COBIANCHI, TARGETS, Target
 from exerpain.model.calibrated import shipped
 from exerpain.model.registry import Model
+from exerpain.precision import float64
 
 RODENT_DAYS = 42
 DRAWS = 32
@@ -356,6 +357,7 @@ def shipped_theta(space) -> np.ndarray:
     return to_theta(values, space.low, space.high)
 
 
+@float64
 def validate(findings: tuple[Finding, ...] = FINDINGS, draws: int = DRAWS,
              seed: int = DRAW_SEED) -> dict:
     """Run every finding with the shipped defaults and under ``draws`` prior draws.

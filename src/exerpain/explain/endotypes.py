@@ -46,7 +46,8 @@ def find_endotypes(phi: np.ndarray, players: tuple[str, ...], seed: int = 0,
     sample = rng.choice(len(x), size=min(len(x), SILHOUETTE_SAMPLE), replace=False)
     best = None
     for k in range(2, min(max_k, len(np.unique(x.round(12), axis=0)) - 1) + 1):
-        km = KMeans(n_clusters=k, n_init=10, random_state=seed).fit(x)
+        # scikit-learn takes seeds below 2**32 only; a cohort's seed may be up to 2**63 - 1
+        km = KMeans(n_clusters=k, n_init=10, random_state=seed % 2**32).fit(x)
         if len(np.unique(km.labels_[sample])) < 2:
             continue
         score = float(silhouette_score(x[sample], km.labels_[sample]))

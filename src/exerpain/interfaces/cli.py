@@ -1,7 +1,9 @@
-"""The ``exerpain`` command line (Typer). Every command is a thin layer over the Python API."""
+"""The ``exerpain`` command line (Typer). Every command is a thin layer over the Python API;
+:mod:`exerpain.interfaces.boundary` turns every outcome into one line and an exit code."""
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from pathlib import Path
@@ -10,10 +12,10 @@ from typing import Annotated
 import typer
 
 from exerpain.errors import InputError
+from exerpain.interfaces.boundary import BoundaryGroup, install_interrupt_handler
 from exerpain.interfaces.evidence_cli import evidence_app
-from exerpain.interfaces.fail import fail
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+app = typer.Typer(cls=BoundaryGroup, add_completion=False, no_args_is_help=True,
                   help="Simulate, explain and personalise exercise-induced hypoalgesia in "
                        "neuropathic pain.")
 app.add_typer(evidence_app, name="evidence")
@@ -31,6 +33,8 @@ StartDay = Annotated[float | None, typer.Option(help="override the programme's s
 StopDay = Annotated[float | None, typer.Option(help="override the programme's stop day")]
 Days = Annotated[int | None, typer.Option(help="days to simulate after onset (1-3650)")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="print the summary as JSON")]
+Overwrite = Annotated[bool, typer.Option(
+    "--overwrite", help="replace the results already in --out (an exerpain output folder)")]
 
 
 
@@ -46,23 +50,21 @@ def simulate(
     days: Days = None,
     out: Annotated[Path | None, typer.Option(help="folder for trajectory.parquet and "
                                                   "summary.json")] = None,
+    overwrite: Overwrite = False,
     json_: JsonFlag = False,
 ) -> None:
     """Simulate a protocol and its sedentary control; report the benefit."""
     from exerpain.simulate.pair import simulate_pair
-    from exerpain.storage import to_json, write_results
+    from exerpain.storage import maybe_output, to_json, write_results
 
-    try:
-        started = time.perf_counter()
+    started = time.perf_counter()
+    with maybe_output(out, overwrite) as folder:  # --out checked before the work
         result = simulate_pair(condition, protocol, interventions=intervention or [],
                                ablate=ablate or [], days=days, start_day=start_day,
                                stop_day=stop_day)
         summary = {**result.summary, "runtime_s": time.perf_counter() - started}
-        if out is not None:
-            write_results(out, {"trajectory": result.to_frame()}, summary)
-    except InputError as err:
-        fail(str(err))
-        return
+        if folder is not None:
+            write_results(folder, {"trajectory": result.to_frame()}, summary)
     if json_:
         typer.echo(to_json(summary))
     else:
@@ -71,21 +73,28 @@ def simulate(
             f"{s['condition']} ({s['species']}), {s['protocol']}, day {s['days']}: "
             f"{s['readout']} exercise {s['exercise_value']:.3g}, sedentary "
             f"{s['sedentary_value']:.3g}, healthy {s['healthy_value']:.3g}; benefit "
-            f"{s['benefit']:.3g} ({100 * s['benefit_fraction']:.0f}% of the deficit)")
+            f"{s['benefit']:.3g} ({_percent(s['benefit_fraction'], 0)} of the deficit)")
         if out is not None:
             typer.echo(f"wrote {out}/trajectory.parquet and {out}/summary.json")
 
 
-def _percent(rate: float) -> str:
-    """A rate as a percentage; ``n/a`` where it is undefined (NaN)."""
-    return "n/a" if rate != rate else f"{100 * rate:.1f}%"
+def _percent(rate: float | None, digits: int = 1) -> str:
+    """A rate as a percentage; ``n/a`` where it is undefined (NaN or None)."""
+    return "n/a" if rate is None or rate != rate else f"{100 * rate:.{digits}f}%"
 
 
-def _integer(name: str, text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise InputError(f"{name}: must be an integer, got {text!r}") from None
+INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
+def _integer(name: str, text: str, low: int, high: int) -> int:
+    """An integer option in ASCII digits within ``[low, high]`` (Python's ``int`` also
+    takes other scripts' digits and underscores)."""
+    if not INTEGER.fullmatch(text.strip()):
+        raise InputError(f"{name}: must be an integer in ASCII digits, got {text!r}")
+    value = int(text)
+    if not low <= value <= high:
+        raise InputError(f"{name}: must be within {low}-{high}, got {value}")
+    return value
 
 
 @app.command()
@@ -114,40 +123,44 @@ def cohort(
     memory_gb: Annotated[float, typer.Option(help="memory budget for one chunk (GiB)")] = 2.0,
     out: Annotated[Path | None, typer.Option(help="folder for subjects.parquet and "
                                                   "summary.json")] = None,
+    overwrite: Overwrite = False,
     json_: JsonFlag = False,
 ) -> None:
     """Simulate a virtual cohort: benefit, responders, attribution, priming, endotypes."""
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from exerpain.simulate.engine import CohortConfig, run_cohort, validate_config
-    from exerpain.storage import to_json, write_json
+    from exerpain.simulate.engine import (
+        SEED_MAX,
+        SEED_MIN,
+        CohortConfig,
+        run_cohort,
+        validate_config,
+    )
+    from exerpain.storage import check_target, to_json
 
-    try:
-        config = CohortConfig(
-            condition=condition, protocol=protocol, n=_integer("n", n),
-            seed=_integer("seed", seed), interventions=tuple(intervention or ()),
-            ablate=tuple(ablate or ()), days=days, start_day=start_day, stop_day=stop_day,
-            attribution=attribution, attribution_scale=attribution_scale,
-            pathway=pathway, memory_gb=memory_gb, sex=sex, posterior_draws=posterior_draws)
-        validate_config(config)  # before the progress bar, so bad input is one error line
-        columns = (TextColumn("[progress.description]{task.description}"), BarColumn(),
-                   TextColumn("{task.completed}/{task.total} subjects"),
-                   TimeRemainingColumn())
-        with Progress(*columns, console=Console(stderr=True)) as bar:
-            task = bar.add_task(f"{condition} x {protocol}", total=config.n)
-            result = run_cohort(config, out=out,
-                                progress=lambda done, total: bar.update(task, completed=done))
-        if out is not None:
-            write_json(Path(out) / "summary.json", result.summary)
-    except InputError as err:
-        fail(str(err))
-        return
+    config = CohortConfig(
+        condition=condition, protocol=protocol, n=_integer("n", n, 1, 10**9),
+        seed=_integer("seed", seed, SEED_MIN, SEED_MAX), interventions=tuple(intervention or ()),
+        ablate=tuple(ablate or ()), days=days, start_day=start_day, stop_day=stop_day,
+        attribution=attribution, attribution_scale=attribution_scale, pathway=pathway,
+        memory_gb=memory_gb, sex=sex, posterior_draws=posterior_draws)
+    validate_config(config)  # before the progress bar, so bad input is one error line
+    if out is not None:
+        check_target(out, overwrite)
+    columns = (TextColumn("[progress.description]{task.description}"), BarColumn(),
+               TextColumn("{task.completed}/{task.total} subjects"), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True)) as bar:
+        task = bar.add_task(f"{condition} x {protocol}", total=config.n)
+        result = run_cohort(config, out=out, overwrite=overwrite,
+                            progress=lambda done, total: bar.update(task, completed=done))
     s = result.summary
     if json_:
         typer.echo(to_json(s))
         return
-    typer.echo(f"{s['condition']} x {s['protocol']}: n={s['n']} (failed {s['failed']}), mean "
+    typer.echo(f"{s['condition']} x {s['protocol']}: n={s['n']} (failed {s['failed']}"
+               + (f": {', '.join(f'{k} {v}' for k, v in s['failure_reasons'].items())}; rates "
+                  "over the completed subjects" if s["failed"] else "") + "), mean "
                f"benefit {s['mean_benefit']:.3g} {s['readout']} (95% CI "
                f"{s['benefit_ci95'][0]:.3g} to {s['benefit_ci95'][1]:.3g}); responders "
                f">=30% {_percent(s['responder30_rate'])}, >=50% "
@@ -165,15 +178,12 @@ def cohort(
 def demo(
     out: Annotated[Path, typer.Option(help="folder for figures and summary")] = Path(
         "exerpain-demo"),
+    overwrite: Overwrite = False,
 ) -> None:
     """Run the default scenarios (CCI rat with blockade arms; DPN patient) and plot them."""
     from exerpain.interfaces.demo import run_demo
 
-    try:
-        folder = run_demo(out)
-    except InputError as err:
-        fail(str(err))
-        return
+    folder = run_demo(out, overwrite)
     typer.echo(f"demo written to {folder}/ (summary.json, figures *.png)")
 
 
@@ -236,6 +246,7 @@ def calibrate(
     start_from: Annotated[Path | None, typer.Option(
         help="warm start: the first start is an earlier fit's MAP values (its --out folder) "
              "instead of the prior centre; the prior is unchanged")] = None,
+    overwrite: Overwrite = False,
 ) -> None:
     """Fit the free parameters to the evidence (MAP, Laplace); report held-out scores."""
     from exerpain.calibrate import report
@@ -243,24 +254,20 @@ def calibrate(
     from exerpain.calibrate.fit import calibrate as run_calibration
     from exerpain.calibrate.space import free_space
     from exerpain.model.registry import Model
-    from exerpain.storage import prepare_folder
+    from exerpain.storage import OutputFolder
 
     model = Model.default()
     free = free_space(model, model.parameter_table(declared=True)).names
     if ship_from is not None:
-        try:
-            path = report.ship(report.record_from_folder(ship_from, free))
-        except InputError as err:
-            fail(str(err))
-            return
+        path = report.ship(report.record_from_folder(ship_from, free))
         typer.echo(f"installed {ship_from} as the default parameters: {path}")
         return
+    warm = None
+    if start_from is not None:
+        record = report.record_from_folder(start_from, free, field="start_from")
+        warm = {name: row["value"] for name, row in record["parameters"].items()}
+    output = OutputFolder(out, overwrite)  # checked before the compiles
     try:
-        warm = None
-        if start_from is not None:
-            record = report.record_from_folder(start_from, free, field="start_from")
-            warm = {name: row["value"] for name, row in record["parameters"].items()}
-        folder = prepare_folder(out)
         cache = compile_cache()
         typer.echo("compiling each experiment's value and gradient (about 25 minutes on 2 "
                    f"cores; JAX's compilation cache: {cache})...", err=True)
@@ -274,14 +281,14 @@ def calibrate(
             starts=starts, seed=seed, max_steps=max_steps, start_from=warm,
             progress=lambda i, step, loss: typer.echo(f"start {i} step {step}: loss {loss:.6g}",
                                                       err=True))
-    except (InputError, CalibrationError) as err:
-        fail(str(err))
-        return
+    except CalibrationError as err:
+        raise InputError(f"calibration: {err}") from None
     units = {f"{g}.{p.name}": p.unit for g, p in model.parameter_table(declared=True)}
     params_frame = report.parameter_frame(result, units)
     targets_frame = report.target_frame(result)
     info = report.summary(result, targets_frame)
-    report.write(folder, params_frame, targets_frame, info)
+    with output as folder:
+        report.write(folder, params_frame, targets_frame, info)
     for row in targets_frame.itertuples():
         typer.echo(f"{row.set:9s} {row.id:30s} target {row.target:<7.3g} before "
                    f"{row.model_before:<8.3g} after {row.model_after:<8.3g} z {row.z_after:+.2f}")
@@ -298,7 +305,7 @@ def calibrate(
     if ship:
         path = report.ship(report.shipped_record(params_frame, info))
         typer.echo(f"installed as the default parameters: {path}")
-    typer.echo(f"wrote {folder}/calibration.json, parameters.csv, targets.csv")
+    typer.echo(f"wrote {output.target}/calibration.json, parameters.csv, targets.csv")
 
 
 @app.command()
@@ -312,8 +319,7 @@ def identifiability(
 
     record = shipped()
     if not record:
-        fail("no calibration is shipped; run `exerpain calibrate --ship`")
-        return
+        raise InputError("no calibration is shipped; run `exerpain calibrate --ship`")
     rows = [{"parameter": name, "value": e["value"], "declared": e["declared"],
              "low95": e["low95"], "high95": e["high95"], "sd_ratio": e["sd_ratio"],
              "identifiability": classify(e["sd_ratio"])}
@@ -366,5 +372,12 @@ def params(
                    f"[{r['low']:.3g}, {r['high']:.3g}] {r['kind']:10s} {r['provenance']}")
 
 
-def main() -> None:  # pragma: no cover
+def main() -> None:
+    """The ``exerpain`` console script: this process is exerpain's, so float64 is switched
+    on globally and interrupts are handled (:mod:`exerpain.interfaces.boundary`) before any
+    JAX work."""
+    from exerpain.precision import enable_globally
+
+    install_interrupt_handler()
+    enable_globally()
     sys.exit(app())

@@ -17,7 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from exerpain.simulate.pair import PairResult, simulate_pair  # noqa: E402
-from exerpain.storage import write_results  # noqa: E402
+from exerpain.storage import OutputFolder, write_results  # noqa: E402
 
 RODENT_ARMS = ((), ("naloxone",), ("pcpa",))
 
@@ -66,8 +66,10 @@ def _plot_mechanisms(pair: PairResult, path: Path) -> None:
     plt.close(fig)
 
 
-def run_demo(out: str | Path) -> Path:
-    """Simulate the default scenarios and write figures and ``summary.json`` into ``out``."""
+def run_demo(out: str | Path, overwrite: bool = False) -> Path:
+    """Simulate the default scenarios and write figures and ``summary.json`` into ``out``
+    (one run's files; refused if ``out`` holds results, unless ``overwrite``)."""
+    output = OutputFolder(out, overwrite)  # checked before the work
     rodent = [(f" + {'+'.join(arm)}" if arm else "",
                simulate_pair("cci", "treadmill-moderate", interventions=arm, days=42))
               for arm in RODENT_ARMS]
@@ -82,4 +84,6 @@ def run_demo(out: str | Path) -> Path:
                     "Painful DPN: aerobic exercise vs usual care")
         _plot_mechanisms(rodent[0][1], folder / "cci_mechanisms.png")
 
-    return write_results(out, {}, summary, extra=figures)
+    with output as folder:
+        write_results(folder, {}, summary, extra=figures)
+    return output.target

@@ -10,8 +10,7 @@ from typing import Annotated, get_args
 import typer
 
 from exerpain.errors import InputError
-from exerpain.interfaces.fail import fail
-from exerpain.storage import to_json
+from exerpain.storage import to_json, writable_file
 
 evidence_app = typer.Typer(add_completion=False, no_args_is_help=True,
                            help="Browse published findings and pool effect sizes.")
@@ -42,13 +41,9 @@ def list_(
     from exerpain.evidence.meta import outcome_keys
     from exerpain.evidence.schema import Condition, Mechanism
 
-    try:
-        _check_choice(mechanism, get_args(Mechanism), "mechanism")
-        _check_choice(condition, get_args(Condition), "condition")
-        findings, outcomes = with_citations(load_findings()), with_citations(load_outcomes())
-    except InputError as err:
-        fail(str(err))
-        return
+    _check_choice(mechanism, get_args(Mechanism), "mechanism")
+    _check_choice(condition, get_args(Condition), "condition")
+    findings, outcomes = with_citations(load_findings()), with_citations(load_outcomes())
     for column, value in (("mechanism", mechanism), ("condition", condition)):
         if value is not None:
             findings = findings[findings[column] == value]
@@ -119,18 +114,16 @@ def meta(
     from exerpain.evidence.load import load_outcomes
     from exerpain.evidence.meta import pool_outcome
 
-    try:
-        if plot is not None and plot.suffix.lower() not in (".png", ".svg"):
+    if plot is not None:
+        if plot.suffix.lower() not in (".png", ".svg"):
             raise InputError(f"plot file {str(plot)!r} must end in .png or .svg")
-        result = pool_outcome(load_outcomes(), outcome, by=by, method=method)
-        if plot is not None and result.k >= 1:
-            forest_plot(plot, result.rows["label"].tolist(), result.rows["effect"].tolist(),
-                        result.rows["ci_low"].tolist(), result.rows["ci_high"].tolist(),
-                        result.overall, title=f"{outcome} ({result.effect_measure})",
-                        xlabel=f"effect ({result.scale})")
-    except InputError as err:
-        fail(str(err))
-        return
+        writable_file(plot, "plot")  # before the work
+    result = pool_outcome(load_outcomes(), outcome, by=by, method=method)
+    if plot is not None and result.k >= 1:
+        forest_plot(plot, result.rows["label"].tolist(), result.rows["effect"].tolist(),
+                    result.rows["ci_low"].tolist(), result.rows["ci_high"].tolist(),
+                    result.overall, title=f"{outcome} ({result.effect_measure})",
+                    xlabel=f"effect ({result.scale})")
     if json_:
         typer.echo(to_json(result.to_dict()))
     else:

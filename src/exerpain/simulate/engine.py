@@ -65,10 +65,11 @@ from exerpain.model.registry import Model, ModelInputs
 from exerpain.population.covariates import SEX_FRACTIONS
 from exerpain.population.genotypes import VARIANT_NAMES
 from exerpain.population.sampling import sample_subjects
+from exerpain.precision import float64
 from exerpain.simulate.pathway import PATHWAY_RUN_WEIGHT, PathwaySystem, state_masks
 from exerpain.simulate.scenario import Scenario
 from exerpain.simulate.solve import FAILURE_REASONS, initial_state, integrate_run, observer
-from exerpain.storage import atomic_write, prepare_folder
+from exerpain.storage import atomic_write, maybe_output, write_json
 
 # Estimated (not measured) upper bound of solver working memory per run, float64: 19 states
 # x ~40 solver/interpolation buffers + ~110 parameters + saved values, with headroom. A
@@ -89,6 +90,8 @@ PAIRED = "paired_sedentary_"  # pathway view: observables of the run's own seden
 VIEW_COLUMNS = {"entry": ("shapley", "priming_mechanism"),
                 "pathway": ("pathway_shapley", "pathway_priming_mechanism")}
 
+
+SEED_MIN, SEED_MAX = 0, 2**63 - 1  # jax.random.key takes a signed 64-bit seed
 
 @dataclass(frozen=True)
 class CohortConfig:
@@ -151,6 +154,13 @@ def validate_config(config: CohortConfig) -> None:
         raise InputError(f"n: must be a positive integer, got {config.n!r}")
     if isinstance(config.seed, bool) or not isinstance(config.seed, int):
         raise InputError(f"seed: must be an integer, got {config.seed!r}")
+    if not SEED_MIN <= config.seed <= SEED_MAX:
+        raise InputError(f"seed: must be within {SEED_MIN}-{SEED_MAX} (2^63 - 1), got "
+                         f"{config.seed}")
+    if config.attribution and set(config.ablate) >= set(Model.default().exercise_mechanisms):
+        raise InputError("ablate: every mechanism is ablated, so exercise acts through none "
+                         "and there is nothing to attribute; keep one, or pass "
+                         "--no-attribution")
     if config.sex is not None:
         if config.sex not in SEX_FRACTIONS:
             raise InputError(f"sex: must be one of {', '.join(SEX_FRACTIONS)}, "
@@ -390,12 +400,26 @@ def _solve_chunk(solver: Callable, att: _Attribution, inputs: ModelInputs, prepa
     return outputs, code
 
 
+@float64
 def run_cohort(config: CohortConfig, out: str | Path | None = None,
                progress: Callable[[int, int], None] | None = None,
-               model: Model | None = None) -> CohortResult:
-    """Simulate a virtual cohort; stream per-subject rows to ``out/subjects.parquet``."""
-    started = time.perf_counter()
+               model: Model | None = None, overwrite: bool = False) -> CohortResult:
+    """Simulate a virtual cohort. With ``out``, per-subject rows stream to
+    ``out/subjects.parquet`` and the summary goes to ``out/summary.json``, written as one run
+    (:class:`exerpain.storage.OutputFolder`: checked before any work, refused if ``out``
+    already holds results unless ``overwrite``)."""
     validate_config(config)
+    with maybe_output(out, overwrite) as folder:
+        result = _run_cohort(config, folder, progress, model)
+        if folder is not None:
+            write_json(folder / "summary.json", result.summary)
+    return result
+
+
+def _run_cohort(config: CohortConfig, folder: Path | None,
+                progress: Callable[[int, int], None] | None, model: Model | None
+                ) -> CohortResult:
+    started = time.perf_counter()
     model = model or Model.default()
     scenario = Scenario.create(condition=config.condition, protocol=config.protocol,
                                interventions=config.interventions, ablate=config.ablate,
@@ -419,12 +443,12 @@ def run_cohort(config: CohortConfig, out: str | Path | None = None,
     t_end = float(prepared.days)
     t_split = min(float(prepared.protocol.start_day), t_end - 0.5)
 
-    sink = _Sink(out)
+    sink = _Sink(folder)
     phi_all = {view: np.full((config.n, len(players)), np.nan) for view in VIEW_COLUMNS}
     benefit_all = np.full(config.n, np.nan)
     functional = {name: np.full((config.n, 2), np.nan)
                   for name in functional_outputs(model, kind)}
-    stats = {"r30": 0, "r50": 0, "failed": 0, "undefined": 0}
+    stats = {"r30": 0, "r50": 0, "failed": 0, "undefined": 0, "reasons": {}}
     try:
         for first in range(0, config.n, chunk):
             ids = np.arange(first, min(first + chunk, config.n))
@@ -437,7 +461,7 @@ def run_cohort(config: CohortConfig, out: str | Path | None = None,
             outputs, codes = _solve_chunk(solver, att, cohort_inputs(prepared, subjects),
                                           prepared, t_split, t_end, len(ids))
             failed = codes != 0
-            entry = outputs["entry"]
+            entry = _blank_failed(outputs["entry"], failed)
             for name in functional:
                 functional[name][ids] = entry[name][:, [plan.full, plan.empty]]
             runs = [{k: v[:, i] for k, v in entry.items()} for i in (plan.full, plan.empty)]
@@ -445,8 +469,12 @@ def run_cohort(config: CohortConfig, out: str | Path | None = None,
             gain, log_drive_gain = (attribution_value(scale, readout, *runs)
                                     for scale in ATTRIBUTION_SCALES)
             phi = _shapley(config, att, _coalition_values(config, readout, att, outputs))
+            phi = {view: (np.where(failed[:, None], np.nan, values),
+                          None if bound is None else np.where(failed[:, None], np.nan, bound))
+                   for view, (values, bound) in phi.items()}
             r30, r50, defined = responder_status(readout, exercise, sedentary, healthy,
                                                  base_params["readout"])
+            defined = defined & ~failed  # a failed subject's status is unknown: null
             for view, (values, _) in phi.items():
                 phi_all[view][ids] = values
             benefit_all[ids] = gain
@@ -455,6 +483,8 @@ def run_cohort(config: CohortConfig, out: str | Path | None = None,
             stats["undefined"] += int((~defined & ~failed).sum())
             stats["failed"] += int(failed.sum())
             reason = np.array([FAILURE_REASONS[int(c)] for c in codes], dtype=object)
+            for r in reason[failed]:
+                stats["reasons"][r] = stats["reasons"].get(r, 0) + 1
             sink.write(_rows(subjects, ids, condition.species,
                              (sedentary, exercise, gain, log_drive_gain),
                              (r30, r50, defined), {k: v[ids] for k, v in functional.items()},
@@ -473,6 +503,14 @@ def run_cohort(config: CohortConfig, out: str | Path | None = None,
                        phi_all, stats, endotypes, runtime)
     summary["functional"] = _functional_means(functional, ok, base_params["readout"])
     return CohortResult(summary=summary, subjects=table)
+
+
+def _blank_failed(outputs: dict[str, np.ndarray], failed: np.ndarray) -> dict:
+    """The chunk's outputs with a failed subject's values set to NaN in every run: a run
+    the solver gave up on (or whose vector field went non-finite) has no outcome, even
+    where its padded values happen to be finite."""
+    return {k: np.where(failed.reshape((-1,) + (1,) * (v.ndim - 1)), np.nan, v)
+            for k, v in outputs.items()}
 
 
 def _functional_means(functional: dict[str, np.ndarray], ok: np.ndarray,
@@ -521,8 +559,10 @@ def _rows(subjects, ids, species, values, responders, functional, mechanisms, pl
         data[f"sedentary_{name}"] = fvalues[:, 1]
     for view, (prefix, _) in VIEW_COLUMNS.items():
         data.update(_shapley_columns(prefix, mechanisms, players, *phi[view]))
+    failed = np.asarray(reason != FAILURE_REASONS[0], dtype=bool)
     for view, (_, priming) in VIEW_COLUMNS.items():
-        data[priming] = priming_labels(priming_index(phi[view][0]), players)
+        data[priming] = pa.array(priming_labels(priming_index(phi[view][0]), players),
+                                 type=pa.string(), mask=failed)  # null for a failed subject
     data["status"] = reason
     return pa.table(data)
 
@@ -543,13 +583,12 @@ def _shapley_columns(prefix: str, mechanisms: tuple[str, ...], players: tuple[st
 class _Sink:
     """Collects chunk tables in memory, or streams them to a temporary Parquet file."""
 
-    def __init__(self, out: str | Path | None):
-        self.folder = Path(out) if out is not None else None
+    def __init__(self, folder: Path | None):
+        self.folder = folder
         self.tables: list[pa.Table] = []
         self.writer = None
         self.partial: str | None = None
         if self.folder is not None:
-            prepare_folder(self.folder)
             fd, self.partial = tempfile.mkstemp(prefix=".subjects.", suffix=".partial",
                                                 dir=self.folder)
             os.close(fd)
@@ -613,6 +652,9 @@ def _summary(config, condition, prepared, readout, att, chunk, ok, benefit, phi,
         "protocol": prepared.protocol.name, "interventions": list(config.interventions),
         "ablate": list(config.ablate), "days": prepared.days, "seed": config.seed,
         "readout": readout, "n": config.n, "failed": stats["failed"],
+        "completed": n_ok, "failure_reasons": stats["reasons"],
+        "rates_over": f"the {n_ok} completed subjects (n minus failed); a failed subject's "
+                      "row has null outcomes and its reason in `status`",
         "sex": config.sex or ("male" if condition.kind == "rodent" else "population"),
         # rates over the subjects whose responder status is defined (NaN -> null if none)
         "responder30_rate": stats["r30"] / n_defined if n_defined else float("nan"),

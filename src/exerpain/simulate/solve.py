@@ -26,6 +26,7 @@ from exerpain.errors import InputError
 from exerpain.model.function import functional_readouts
 from exerpain.model.readouts import READOUTS
 from exerpain.model.registry import Model, ModelInputs
+from exerpain.precision import float64
 from exerpain.simulate.scenario import Prepared
 
 RTOL = 1e-8
@@ -219,6 +220,7 @@ def _compiled(model: Model, n_days: int, kind: str, steady: bool, rtol: float, a
     return jax.jit(jax.vmap(single))
 
 
+@float64
 def solve(prepared: Sequence[Prepared], model: Model | None = None, rtol: float = RTOL,
           atol: float = ATOL) -> Trajectory:
     """Integrate a batch of prepared scenarios (same duration and read-out kind), daily."""
