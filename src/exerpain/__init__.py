@@ -13,9 +13,27 @@ Importing exerpain changes no JAX setting: its entry points compute in float64 w
 thread-local context (:mod:`exerpain.precision`).
 """
 
-from exerpain.simulate.pair import simulate_pair
-from exerpain.simulate.scenario import Scenario
-from exerpain.simulate.solve import solve
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
 
 __all__ = ["Scenario", "simulate_pair", "solve"]
 __version__ = "0.1.0"
+
+_API = {"simulate_pair": "exerpain.simulate.pair", "Scenario": "exerpain.simulate.scenario",
+        "solve": "exerpain.simulate.solve"}
+
+if TYPE_CHECKING:
+    from exerpain.simulate.pair import simulate_pair
+    from exerpain.simulate.scenario import Scenario
+    from exerpain.simulate.solve import solve
+
+
+def __getattr__(name: str):
+    """The API is imported on first use (PEP 562): ``import exerpain`` stays light, so the
+    command line installs its interrupt handling before JAX loads
+    (:mod:`exerpain.interfaces.entry`)."""
+    if name in _API:
+        return getattr(importlib.import_module(_API[name]), name)
+    raise AttributeError(f"module 'exerpain' has no attribute {name!r}")

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import re
-import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -12,7 +11,7 @@ from typing import Annotated
 import typer
 
 from exerpain.errors import InputError
-from exerpain.interfaces.boundary import BoundaryGroup, install_interrupt_handler
+from exerpain.interfaces.boundary import BoundaryGroup
 from exerpain.interfaces.evidence_cli import evidence_app
 
 app = typer.Typer(cls=BoundaryGroup, add_completion=False, no_args_is_help=True,
@@ -370,14 +369,3 @@ def params(
     for r in rows:
         typer.echo(f"{r['group']}.{r['name']:28s} {r['value']:<10.4g} {r['unit']:22s} "
                    f"[{r['low']:.3g}, {r['high']:.3g}] {r['kind']:10s} {r['provenance']}")
-
-
-def main() -> None:
-    """The ``exerpain`` console script: this process is exerpain's, so float64 is switched
-    on globally and interrupts are handled (:mod:`exerpain.interfaces.boundary`) before any
-    JAX work."""
-    from exerpain.precision import enable_globally
-
-    install_interrupt_handler()
-    enable_globally()
-    sys.exit(app())
