@@ -649,8 +649,10 @@ def _summary(config, condition, prepared, readout, att, chunk, ok, benefit, phi,
     half = 1.96 * float(b.std(ddof=1)) / math.sqrt(n_ok) if n_ok > 1 else float("nan")
     summary = {
         "condition": condition.name, "species": condition.species,
-        "protocol": prepared.protocol.name, "interventions": list(config.interventions),
-        "ablate": list(config.ablate), "days": prepared.days, "seed": config.seed,
+        "protocol": prepared.protocol.name,
+        # a name given twice counts once (the scenario warns)
+        "interventions": list(dict.fromkeys(config.interventions)),
+        "ablate": list(dict.fromkeys(config.ablate)), "days": prepared.days, "seed": config.seed,
         "readout": readout, "n": config.n, "failed": stats["failed"],
         "completed": n_ok, "failure_reasons": stats["reasons"],
         "rates_over": f"the {n_ok} completed subjects (n minus failed); a failed subject's "
