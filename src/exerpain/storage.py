@@ -183,7 +183,11 @@ class OutputFolder:
         if kind is not None:
             self._discard(self.temp)
             return
-        self._commit()
+        try:
+            self._commit()
+        except BaseException:
+            self._discard(self.temp)  # e.g. another run filled the target meanwhile
+            raise
 
     def _discard(self, path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
