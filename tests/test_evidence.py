@@ -10,7 +10,6 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from exerpain.errors import InputError
@@ -21,11 +20,9 @@ from exerpain.evidence import (
     load_timecourses,
     pool_outcome,
 )
-from exerpain.interfaces.evidence_cli import evidence_app
+from exerpain.interfaces.cli import app  # the real command, with its error boundary
 
 DATA = Path(str(resources.files("exerpain.evidence").joinpath("data")))
-app = typer.Typer()
-app.add_typer(evidence_app, name="evidence")
 runner = CliRunner()
 
 

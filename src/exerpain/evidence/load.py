@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -20,17 +21,39 @@ from exerpain.errors import InputError
 from exerpain.evidence.schema import TABLES
 
 _UNIQUE = {"studies.csv": "study_id", "findings.csv": "finding_id"}
+MAX_TABLE_BYTES = 16 * 1024 * 1024
+"""Largest evidence table read (bytes; the shipped ones are under 60 KB): a user-supplied
+``data_dir`` with a huge file is refused before it is read whole."""
+
+
+def _shown(value: object, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for one-line error messages."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _read_text(name: str, data_dir: str | None) -> str:
+    """The table's text: at most :data:`MAX_TABLE_BYTES`, strict UTF-8 (a byte-order mark
+    is allowed), or one InputError naming the file (and the row of a bad byte)."""
     if data_dir is None:
         source = resources.files("exerpain.evidence").joinpath("data").joinpath(name)
     else:
         source = Path(data_dir) / name
     try:
-        return source.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError(f"{name}: cannot read evidence table ({err})") from err
+        with source.open("rb") as handle:
+            raw = handle.read(MAX_TABLE_BYTES + 1)
+    except (OSError, ValueError) as err:  # ValueError: e.g. a NUL in the path
+        reason = getattr(err, "strerror", None) or str(err)
+        raise InputError(f"{name}: cannot read evidence table ({reason})") from None
+    if len(raw) > MAX_TABLE_BYTES:
+        raise InputError(f"{name}: too large (more than {MAX_TABLE_BYTES} bytes; an evidence "
+                         "table may have at most that many)")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        row = raw.count(b"\n", 0, err.start) + 1
+        raise InputError(f"{name}: row {row}: not UTF-8 text (byte 0x{raw[err.start]:02x}); "
+                         "save the table as UTF-8") from None
 
 
 def _error_column(err: ValidationError, columns: list[str]) -> tuple[str, str]:
@@ -52,13 +75,19 @@ def _parse(name: str, data_dir: str | None) -> pd.DataFrame:
         header = next(reader)
     except StopIteration:
         raise InputError(f"{name}: empty file") from None
+    except csv.Error as err:
+        raise InputError(f"{name}: row 1 (header): malformed CSV ({err})") from None
     missing = [c for c in expected if c not in header]
     unknown = [c for c in header if c not in expected]
     if missing or unknown:
         raise InputError(f"{name}: row 1 (header), column "
-                         f"'{(missing or unknown)[0]}': "
+                         f"{(missing or unknown)[0][:60]!r}: "
                          + ("missing column" if missing else "unknown column")
                          + f"; expected columns {expected}")
+    repeated = [c for c in expected if header.count(c) > 1]
+    if repeated:  # the second cell would silently replace the first
+        raise InputError(f"{name}: row 1 (header), column '{repeated[0]}': given more than "
+                         "once")
     rows = []
     seen: dict[str, int] = {}
     key = _UNIQUE.get(name)
@@ -75,14 +104,14 @@ def _parse(name: str, data_dir: str | None) -> pd.DataFrame:
                 row = model.model_validate(record)
             except ValidationError as err:
                 column, msg = _error_column(err, header)
-                shown = f" (value {record[column]!r})" if column in record else ""
+                shown = f" (value {_shown(record[column])})" if column in record else ""
                 raise InputError(f"{name}: row {line_no}, column '{column}'{shown}: "
                                  f"{msg}") from None
             if key is not None:
                 ident = getattr(row, key)
                 if ident in seen:
                     raise InputError(f"{name}: row {line_no}, column '{key}': duplicate "
-                                     f"{ident!r} (first on row {seen[ident]})")
+                                     f"{_shown(ident)} (first on row {seen[ident]})")
                 seen[ident] = line_no
             rows.append({**row.model_dump(), "row": line_no})
     except csv.Error as err:
@@ -101,8 +130,18 @@ def _check_study_ids(name: str, table: pd.DataFrame, data_dir: str | None) -> No
                          f"{first['study_id']!r} is not in studies.csv")
 
 
-def _key(data_dir: str | Path | None) -> str | None:
-    return None if data_dir is None else str(Path(data_dir).resolve())
+def _key(data_dir: str | os.PathLike[str] | None) -> str | None:
+    """The cache key of a data folder (its resolved path), or one InputError for a value
+    that is not a path."""
+    if data_dir is None:
+        return None
+    if not isinstance(data_dir, (str, os.PathLike)):
+        raise InputError(f"data_dir: must be a folder path, not {type(data_dir).__name__}")
+    try:
+        return str(Path(data_dir).resolve())
+    except (OSError, ValueError, RuntimeError) as err:  # NUL in the path, symlink loop
+        raise InputError(f"data_dir {_shown(str(data_dir))}: not a usable path "
+                         f"({err})") from None
 
 
 def load_studies(data_dir: str | Path | None = None) -> pd.DataFrame:

@@ -41,7 +41,10 @@ PositiveMeans = Literal["favours_exercise", "favours_control", "increase", "decr
 
 
 class _Row(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    # allow_inf_nan=False: "nan", "inf" or "1e999" in a number cell is refused with the
+    # column named (a NaN effect used to load, then poison pooling downstream).
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True,
+                              allow_inf_nan=False)
 
 
 class Study(_Row):

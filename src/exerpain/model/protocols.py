@@ -37,14 +37,32 @@ calibrated overall gain (:func:`modality_gain`).
 from __future__ import annotations
 
 import json
+import math
+import numbers
+import os
+import re
+import stat
+import unicodedata
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
+import annotated_types
 import jax
 import jax.numpy as jnp
+import numpy as np
 import yaml
 from jax import Array
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticCustomError
 
 from exerpain.errors import InputError
 from exerpain.model.mechanisms.base import ExerciseDrive, param
@@ -136,12 +154,80 @@ MODALITY_WEIGHTS: dict[str, dict[str, float]] = {
 }
 
 
+MAX_PROTOCOL_BYTES = 64 * 1024
+"""Largest protocol file read (bytes): a protocol is a handful of fields, so anything larger
+is a wrong file, refused before it is parsed (a 50 MB file used to take 34 s and 940 MB)."""
+MAX_PROTOCOL_DEPTH = 8
+"""Deepest nesting of lists/mappings accepted in a protocol file (the top mapping is level 1).
+A protocol is a flat mapping; the bound keeps a pathological file (``[[[[...]]]]``, or YAML
+aliases that refer to themselves) from reaching the parser's recursion limit or the
+validator."""
+MAX_NAME_CHARS = 200
+_BRACKET_SCAN_DEPTH = 64  # raw bracket depth refused before parsing (see _brackets_too_deep)
+_QUOTED_OR_COMMENT = re.compile(r""""(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|#[^\n]*""")
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def _describe(value: object) -> str:
+    """A short, printable description of a bad value for an error message."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def checked_number(value: object, low: float, high: float, *, integer: bool = False
+                   ) -> float | int:
+    """``value`` as a finite float (or int, with ``integer``) within ``[low, high]``.
+
+    Strict on purpose: pydantic's lax mode takes ``True`` as 1, ``"0.5"`` as 0.5 and lets
+    NaN through a range check with a misleading message. Booleans and strings are refused
+    (a number is expected), as are NaN and infinities. Raises ``PydanticCustomError`` so
+    that the message (which names the allowed range) reaches the user verbatim.
+    """
+    kind = "a whole number" if integer else "a number"
+    bounded = math.isfinite(low) or math.isfinite(high)
+    allowed = f"{kind} from {low:g} to {high:g}" if bounded else f"{kind}, finite"
+    if isinstance(value, (bool, np.bool_)):
+        raise PydanticCustomError("number_type",
+                                  f"must be {allowed}, not a boolean ({value})")
+    if isinstance(value, (str, bytes)):
+        raise PydanticCustomError("number_type",
+                                  f"must be {allowed}, not a string ({_describe(value)})")
+    if value is None:
+        raise PydanticCustomError("number_type", f"must be {allowed}, not empty (null)")
+    if not isinstance(value, numbers.Real):
+        raise PydanticCustomError("number_type",
+                                  f"must be {allowed}, not a {type(value).__name__}")
+    try:
+        number = float(value)
+    except (OverflowError, ValueError, TypeError):
+        number = math.inf
+    if not math.isfinite(number):
+        raise PydanticCustomError("finite_number",
+                                  f"must be {allowed}, got {_describe(value)}")
+    if integer and not number.is_integer():
+        raise PydanticCustomError("int_type", f"must be {allowed}, got {number:g}")
+    if not low <= number <= high:
+        raise PydanticCustomError("number_range", f"must be {allowed}, got {number:g}")
+    return int(number) if integer else number
+
+
+def field_bounds(info: FieldInfo) -> tuple[float, float]:
+    """The ``ge``/``le`` bounds declared on a pydantic field (infinite where absent)."""
+    low, high = -math.inf, math.inf
+    for item in info.metadata:
+        if isinstance(item, annotated_types.Ge):
+            low = float(item.ge)
+        elif isinstance(item, annotated_types.Le):
+            high = float(item.le)
+    return low, high
+
+
 class Protocol(BaseModel):
     """An exercise protocol. Days are relative to injury onset (negative = before injury)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = "custom"
+    name: str = Field(default="custom", max_length=MAX_NAME_CHARS)
     modality: Modality = Field(description="exercise modality")
     intensity: float = Field(
         ge=0.0, le=1.2,
@@ -157,6 +243,34 @@ class Protocol(BaseModel):
     adherence: float = Field(default=1.0, ge=0.0, le=1.0, description="fraction of sessions done")
     species: Literal["rodent", "human", "any"] = "any"
     source: str = ""
+
+    @field_validator("intensity", "minutes_per_session", "sessions_per_week", "start_day",
+                     "stop_day", "adherence", mode="before")
+    @classmethod
+    def _number(cls, value: Any, info: ValidationInfo) -> Any:
+        """Numbers only, finite and in range (no booleans, no numeric strings)."""
+        if value is None and info.field_name == "stop_day":
+            return None
+        return checked_number(value, *field_bounds(cls.model_fields[info.field_name]))
+
+    @field_validator("name", "source", mode="before")
+    @classmethod
+    def _text(cls, value: Any, info: ValidationInfo) -> Any:
+        """Printable text: the name is echoed on one output line and stored in JSON, so
+        control characters and unpaired surrogates (which cannot be written as UTF-8) are
+        refused here rather than failing later on output."""
+        if not isinstance(value, str):
+            return value  # pydantic reports the type
+        if info.field_name == "name" and any(
+                unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in value):
+            raise PydanticCustomError("text", "must be one line of text (no control "
+                                              "characters or line breaks)")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise PydanticCustomError("text", "must be valid text (it holds an unpaired "
+                                              "surrogate)") from None
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> Protocol:
@@ -222,8 +336,16 @@ PRESETS: dict[str, Protocol] = {p.name: p for p in (
 
 def _first_error(err: ValidationError, where: str) -> InputError:
     first = err.errors()[0]
-    field = ".".join(str(x) for x in first["loc"]) or "protocol"
-    return InputError(f"{where}: field '{field}': {first['msg']}")
+    field = ".".join(_describe(x) if not isinstance(x, str) else x[:60]
+                     for x in first["loc"]) or "protocol"
+    kind = first["type"]
+    if kind == "extra_forbidden":
+        message = f"unknown field; allowed: {', '.join(Protocol.model_fields)}"
+    elif kind == "missing":
+        message = "required field is missing"
+    else:
+        message = first["msg"]
+    return InputError(f"{where}: field {field!r}: {message}")
 
 
 def validate_protocol(data: dict, where: str = "protocol") -> Protocol:
@@ -233,34 +355,130 @@ def validate_protocol(data: dict, where: str = "protocol") -> Protocol:
         raise _first_error(err, where) from None
 
 
-def load_protocol(path: str | Path) -> Protocol:
-    """Read a protocol from a YAML or JSON file (safe loading)."""
-    path = Path(path)
+def _where(path: Path) -> str:
+    """``protocol file PATH`` for messages; a path with control characters (a newline, a
+    NUL) is quoted so that the error stays one printable line."""
+    text = str(path)
+    shown = text if text.isprintable() else ascii(text)
+    return f"protocol file {shown}"
+
+
+def _read_bounded(path: Path) -> bytes:
+    """At most :data:`MAX_PROTOCOL_BYTES` bytes of a regular file, or one InputError."""
+    where = _where(path)
     try:
-        text = path.read_text()
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):  # opening a FIFO blocks; a device may never end
+            raise InputError(f"{where}: not a regular file")
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_PROTOCOL_BYTES + 1)
     except OSError as err:
-        raise InputError(f"protocol file {path}: cannot be read ({err.strerror})") from None
+        raise InputError(f"{where}: cannot be read ({err.strerror or err})") from None
+    except InputError:
+        raise
+    except ValueError as err:  # e.g. an embedded NUL in the path
+        raise InputError(f"{where}: cannot be read ({err})") from None
+    if len(raw) > MAX_PROTOCOL_BYTES:
+        raise InputError(f"{where}: too large ({max(info.st_size, len(raw))} bytes; a "
+                         f"protocol file may have at most {MAX_PROTOCOL_BYTES} bytes)")
+    return raw
+
+
+def _decode(raw: bytes, where: str) -> str:
+    """Strict UTF-8 (a leading byte-order mark is allowed), or one InputError naming the
+    line of the first bad byte."""
     try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw.count(b"\n", 0, err.start) + 1
+        raise InputError(f"{where}: not UTF-8 text (byte 0x{raw[err.start]:02x} on line "
+                         f"{line}); save the file as UTF-8") from None
+
+
+def _too_deep(data: object, limit: int) -> bool:
+    """Whether lists/mappings nest deeper than ``limit`` levels (the top is level 1).
+
+    Breadth-first over distinct containers per level, so YAML aliases (shared or
+    self-referencing nodes, "billion laughs") cost one visit per node and level instead of
+    one per path, and a cycle simply runs past the limit."""
+    level: list[object] = [data]
+    for _ in range(limit):
+        deeper: dict[int, object] = {}
+        for node in level:
+            children = node.values() if isinstance(node, dict) else node
+            for child in children:  # type: ignore[union-attr]
+                if isinstance(child, (dict, list, tuple, set, frozenset)):
+                    deeper[id(child)] = child
+        if not deeper:
+            return False
+        level = list(deeper.values())
+    return True
+
+
+def _brackets_too_deep(text: str, limit: int = _BRACKET_SCAN_DEPTH) -> bool:
+    """Cheap pre-parse bound on flow nesting (``[[[[...]]]]``): PyYAML's scanner is
+    quadratic in the flow depth (a 64 KiB file of brackets takes seconds) and both parsers
+    recurse per level. Quoted strings and comments are skipped; brackets inside plain
+    scalars still count, so the bound is far above :data:`MAX_PROTOCOL_DEPTH` and only
+    refuses what cannot be a protocol. The exact depth is checked after parsing."""
+    depth = 0
+    for match in _BRACKET.finditer(_QUOTED_OR_COMMENT.sub("", text)):
+        depth = depth + 1 if match.group() in "[{" else max(depth - 1, 0)
+        if depth > limit:
+            return True
+    return False
+
+
+def _parse(text: str, json_file: bool, where: str) -> object:
+    """The document, or one InputError (malformed, or nested too deeply)."""
+    deep = InputError(f"{where}: nested more than {MAX_PROTOCOL_DEPTH} levels deep; a "
+                      "protocol is a flat mapping of fields to values")
+    if _brackets_too_deep(text):
+        raise deep
+    try:
+        data = json.loads(text) if json_file else yaml.safe_load(text)
+    except RecursionError:
+        raise deep from None
     except (json.JSONDecodeError, yaml.YAMLError) as err:
-        raise InputError(f"protocol file {path}: malformed ({err.__class__.__name__})") from None
+        raise InputError(f"{where}: malformed ({err.__class__.__name__})") from None
+    except (ValueError, TypeError, OverflowError) as err:
+        # constructors of YAML scalars (a date like 2024-13-45, !!float abc) and integers
+        # longer than Python converts (4300 digits) raise plain errors, not YAMLError
+        raise InputError(f"{where}: malformed ({_describe(str(err))})") from None
+    if isinstance(data, (dict, list)) and _too_deep(data, MAX_PROTOCOL_DEPTH):
+        raise deep
+    return data
+
+
+def load_protocol(path: str | os.PathLike[str]) -> Protocol:
+    """Read a protocol from a YAML or JSON file (safe loading, bounded size and nesting,
+    strict UTF-8); any problem is one :class:`InputError` naming the file."""
+    path = Path(path)
+    where = _where(path)
+    text = _decode(_read_bounded(path), where)
+    data = _parse(text, path.suffix.lower() == ".json", where)
     if not isinstance(data, dict):
-        raise InputError(f"protocol file {path}: expected a mapping with the fields modality, "
+        raise InputError(f"{where}: expected a mapping with the fields modality, "
                          "intensity, minutes_per_session, sessions_per_week, start_day, stop_day")
     data.setdefault("name", path.stem)
-    return validate_protocol(data, where=f"protocol file {path}")
+    return validate_protocol(data, where=where)
 
 
-def resolve_protocol(spec: str | Protocol) -> Protocol:
+def resolve_protocol(spec: str | os.PathLike[str] | Protocol) -> Protocol:
     """A preset name, a path to a YAML/JSON protocol file, or a :class:`Protocol`."""
     if isinstance(spec, Protocol):
         return spec
+    if isinstance(spec, os.PathLike):
+        spec = os.fspath(spec)
+    if not isinstance(spec, str):
+        raise InputError(f"protocol: must be a preset name ({', '.join(PRESETS)}), a "
+                         f".yaml/.json file or a Protocol, not {type(spec).__name__}")
     if spec in PRESETS:
         return PRESETS[spec]
     if Path(spec).suffix.lower() in (".yaml", ".yml", ".json"):
         return load_protocol(spec)
-    raise InputError(f"protocol: unknown name {spec!r}; allowed: {', '.join(PRESETS)} "
-                     "or a .yaml/.json file")
+    raise InputError(f"protocol: unknown name {_describe(spec)}; allowed: "
+                     f"{', '.join(PRESETS)} or a .yaml/.json file")
 
 
 class ExerciseInputs(NamedTuple):

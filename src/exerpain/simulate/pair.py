@@ -11,15 +11,17 @@ from health is too small for a relative reduction to mean anything, e.g. sham; s
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pandas as pd
 
 from exerpain.errors import InputError
 from exerpain.model.function import functional_healthy_value, functional_names
-from exerpain.model.protocols import PRESETS
+from exerpain.model.protocols import PRESETS, Protocol
 from exerpain.model.readouts import PRIMARY_READOUT, benefit, healthy_value, responder_status
 from exerpain.model.registry import Model
+from exerpain.precision import float64
 from exerpain.simulate.scenario import Scenario
 from exerpain.simulate.solve import Trajectory, solve
 
@@ -95,10 +97,18 @@ def functional_summary(kind: str, trajectory: Trajectory, readout_params: dict) 
     return out
 
 
-def simulate_pair(condition: str, protocol: str = "sedentary", interventions=(), ablate=(),
+@float64  # an entry point: its arrays (built before the solve) must be float64 too
+def simulate_pair(condition: str, protocol: str | Protocol = "sedentary",
+                  interventions: str | Iterable[str] = (), ablate: str | Iterable[str] = (),
                   days: int | None = None, start_day: float | None = None,
                   stop_day: float | None = None, model: Model | None = None) -> PairResult:
-    """Simulate ``protocol`` and the sedentary control; summarise the primary read-out."""
+    """Simulate ``protocol`` and the sedentary control; summarise the primary read-out.
+
+    Arguments are validated by :meth:`Scenario.create` (one :class:`InputError` naming the
+    argument): ``interventions`` and ``ablate`` take one name or several, each counted once
+    (a repeat is dropped with a warning); ``days`` is a whole number from 1 to 3650, never a
+    boolean. A run that ends before the programme starts warns that exercise cannot act.
+    """
     model = model or Model.default()
     scenario = Scenario.create(condition=condition, protocol=protocol,
                                interventions=interventions, ablate=ablate, days=days,
