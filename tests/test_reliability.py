@@ -107,15 +107,18 @@ def test_forest_plot_path_is_checked_before_the_meta_analysis(tmp_path, target):
         path = tmp_path / "plot.png"
         path.mkdir()
         needle = "is a folder"
-    else:
-        if os.geteuid() == 0:
-            pytest.skip("root writes anywhere")
-        locked = tmp_path / "locked"
-        locked.mkdir(mode=0o500)
-        path, needle = locked / "plot.png", "permission denied"
+    else:  # /proc refuses new files even to root, for whom os.access says yes
+        path, needle = Path("/proc/plot.png"), "cannot write in /proc"
     result = run("evidence", "meta", "--outcome", "rodent_hypersensitivity", "--plot",
                  str(path))
     assert result.exit_code == 2 and needle in result.stderr, result.output
+
+
+def test_the_share_of_a_deficit_that_has_healed_is_undefined(simulate):
+    """A CCI rat has recovered by day 3650: a 0.12 g benefit over a 0.02 g deficit gave
+    "629% of the deficit" (and "nan%" before that); now null, like responder status."""
+    s = simulate("cci", "treadmill-moderate", days=3650).summary
+    assert s["responder30"] is None and s["benefit_fraction"] != s["benefit_fraction"]
 
 
 # -- error boundary -------------------------------------------------------------------------

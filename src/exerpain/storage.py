@@ -241,8 +241,12 @@ def writable_file(path: str | Path, field: str) -> Path:
         raise InputError(f"{field}: {parent} is not a folder")
     if len(target.name.encode("utf-8", "surrogateescape")) > _name_max(parent):
         raise InputError(f"{field}: the file name is longer than the file system allows")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise InputError(f"{field}: cannot write in {parent} (permission denied)")
+    try:  # os.access says yes to root everywhere, even in /proc: try it
+        fd, probe = tempfile.mkstemp(prefix=".exerpain-probe-", dir=parent)
+    except OSError as err:
+        raise InputError(f"{field}: cannot write in {parent} ({err.strerror})") from None
+    os.close(fd)
+    os.unlink(probe)
     return target
 
 

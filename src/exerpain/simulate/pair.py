@@ -76,7 +76,10 @@ def summarise(scenario: Scenario, trajectory: Trajectory, model: Model) -> dict:
         "sedentary_value": sedentary,
         "healthy_value": healthy,
         "benefit": gain,
-        "benefit_fraction": gain / deficit if deficit > 1e-9 else float("nan"),
+        # a share of the deficit, undefined (null) where the deficit is too small to mean
+        # anything, as responder status: a recovered CCI rat on day 3650 gave 629%
+        "benefit_fraction": gain / deficit if bool(defined) and deficit > 1e-9
+        else float("nan"),
         "responder30": bool(r30) if defined else None,
         "responder50": bool(r50) if defined else None,
         "functional": functional_summary(condition.kind, trajectory, params["readout"]),
