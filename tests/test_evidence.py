@@ -3,13 +3,10 @@ column named, every study_id resolves, and the `evidence` CLI lists and pools th
 
 from __future__ import annotations
 
-import csv
 import json
-import shutil
-from importlib import resources
-from pathlib import Path
 
 import pytest
+from evidence_files import copy_data, edit_cell  # tests/evidence_files.py
 from typer.testing import CliRunner
 
 from exerpain.errors import InputError
@@ -22,7 +19,6 @@ from exerpain.evidence import (
 )
 from exerpain.interfaces.cli import app  # the real command, with its error boundary
 
-DATA = Path(str(resources.files("exerpain.evidence").joinpath("data")))
 runner = CliRunner()
 
 
@@ -30,19 +26,6 @@ def run(*args: str):
     return runner.invoke(app, ["evidence", *args])
 
 
-def copy_data(tmp_path: Path) -> Path:
-    target = tmp_path / "data"
-    shutil.copytree(DATA, target)
-    return target
-
-
-def edit_cell(path: Path, row: int, column: str, value: str) -> None:
-    """Set ``column`` on CSV line ``row`` (header is line 1)."""
-    with path.open(newline="", encoding="utf-8") as fh:
-        rows = list(csv.reader(fh))
-    rows[row - 1][rows[0].index(column)] = value
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        csv.writer(fh, lineterminator="\n").writerows(rows)
 
 
 def test_tables_load_and_validate():

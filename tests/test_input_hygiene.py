@@ -9,23 +9,20 @@ succeeds; it uses the session-cached ``simulate`` fixture.
 from __future__ import annotations
 
 import csv
-import shutil
 import subprocess
 import sys
 import time
 import warnings
-from importlib import resources
-from pathlib import Path
 
 import numpy as np
 import pytest
+from evidence_files import copy_data, edit_cell  # tests/evidence_files.py
 
 from exerpain.errors import InputError
 from exerpain.evidence import load as evidence
 from exerpain.model.protocols import MAX_PROTOCOL_BYTES, load_protocol, validate_protocol
 from exerpain.simulate.scenario import Scenario
 
-EVIDENCE = Path(str(resources.files("exerpain.evidence").joinpath("data")))
 VALID = ("modality: treadmill\nintensity: 0.5\nminutes_per_session: 30\n"
          "sessions_per_week: 5\n")
 BASE = {"modality": "treadmill", "intensity": 0.5, "minutes_per_session": 30,
@@ -309,19 +306,9 @@ print("ok")
 
 @pytest.fixture
 def data(tmp_path):
-    target = tmp_path / "data"
-    shutil.copytree(EVIDENCE, target)
     evidence.clear_cache()
-    yield target
+    yield copy_data(tmp_path)
     evidence.clear_cache()
-
-
-def _set_cell(path: Path, row: int, column: str, value: str) -> None:
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.reader(handle))
-    rows[row - 1][rows[0].index(column)] = value
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        csv.writer(handle, lineterminator="\n").writerows(rows)
 
 
 @pytest.mark.parametrize("file,column,value", [
@@ -339,7 +326,7 @@ def test_non_finite_evidence_numbers_are_refused(data, file, column, value):
         rows = list(csv.reader((data / file).open(encoding="utf-8")))
         row = next(i for i, r in enumerate(rows[1:], start=2)
                    if not r[rows[0].index("ci_low")])
-    _set_cell(data / file, row, column, value)
+    edit_cell(data / file, row, column, value)
     with pytest.raises(InputError, match=f"{file}: row {row}, column '{column}'.*finite"):
         loader(data)
 

@@ -6,8 +6,9 @@ solver's clock is exact in float64 only (:data:`exerpain.simulate.solve.CLOCK_SH
 Importing exerpain used to switch ``jax_enable_x64`` on for the whole process, changing the
 numerics of the caller's own JAX code. Now each public entry point runs under JAX's
 thread-local ``jax.enable_x64(True)`` context (:func:`float64`), so only exerpain's own
-arrays are float64; a worker thread that exerpain starts enters the context itself
-(:func:`in_float64`). The command line owns its process and switches float64 on globally.
+arrays are float64; a worker thread that exerpain starts does not inherit the context, so
+its function is wrapped in :func:`float64` too. The command line owns its process and
+switches float64 on globally.
 Internal functions (the vector field, ``integrate_run``) assume the context is active; code
 that calls them directly (the test suite, the benchmarks) switches float64 on itself.
 """
@@ -34,12 +35,6 @@ def float64(fn: Callable[P, R]) -> Callable[P, R]:
             return fn(*args, **kwargs)
 
     return wrapper
-
-
-def in_float64(fn: Callable[P, R]) -> Callable[P, R]:
-    """``fn`` for a worker thread: the x64 context is thread-local, so a thread started
-    inside :func:`float64` does not inherit it."""
-    return float64(fn)
 
 
 def enable_globally() -> None:

@@ -52,7 +52,7 @@ from exerpain.calibrate.space import (
 )
 from exerpain.calibrate.targets import Target, fitted_targets, held_out_targets
 from exerpain.model.registry import Model
-from exerpain.precision import float64, in_float64
+from exerpain.precision import float64
 
 START_SPREAD = 0.5  # starts beyond the first: theta_prior + START_SPREAD * PRIOR_SD * z
 GRAD_TOL = 1e-4  # stop when the gradient's largest component is below this (loss units)
@@ -133,7 +133,7 @@ class Objective:
         theta = jnp.asarray(theta)
         missing = [fns for fns in self._parts if name not in fns["executable"]]
         if missing:
-            @in_float64  # the x64 context is thread-local
+            @float64  # the x64 context is thread-local: a worker thread enters it
             def build(fns: dict) -> None:
                 fns["executable"][name] = fns[name].lower(theta).compile()
 

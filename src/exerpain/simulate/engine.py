@@ -34,6 +34,7 @@ import math
 import os
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -448,7 +449,7 @@ def _run_cohort(config: CohortConfig, folder: Path | None,
     benefit_all = np.full(config.n, np.nan)
     functional = {name: np.full((config.n, 2), np.nan)
                   for name in functional_outputs(model, kind)}
-    stats = {"r30": 0, "r50": 0, "failed": 0, "undefined": 0, "reasons": {}}
+    stats = {"r30": 0, "r50": 0, "failed": 0, "undefined": 0, "reasons": Counter()}
     try:
         for first in range(0, config.n, chunk):
             ids = np.arange(first, min(first + chunk, config.n))
@@ -461,7 +462,7 @@ def _run_cohort(config: CohortConfig, folder: Path | None,
             outputs, codes = _solve_chunk(solver, att, cohort_inputs(prepared, subjects),
                                           prepared, t_split, t_end, len(ids))
             failed = codes != 0
-            entry = _blank_failed(outputs["entry"], failed)
+            entry = {k: _blank_failed(v, failed) for k, v in outputs["entry"].items()}
             for name in functional:
                 functional[name][ids] = entry[name][:, [plan.full, plan.empty]]
             runs = [{k: v[:, i] for k, v in entry.items()} for i in (plan.full, plan.empty)]
@@ -469,8 +470,8 @@ def _run_cohort(config: CohortConfig, folder: Path | None,
             gain, log_drive_gain = (attribution_value(scale, readout, *runs)
                                     for scale in ATTRIBUTION_SCALES)
             phi = _shapley(config, att, _coalition_values(config, readout, att, outputs))
-            phi = {view: (np.where(failed[:, None], np.nan, values),
-                          None if bound is None else np.where(failed[:, None], np.nan, bound))
+            phi = {view: (_blank_failed(values, failed),
+                          None if bound is None else _blank_failed(bound, failed))
                    for view, (values, bound) in phi.items()}
             r30, r50, defined = responder_status(readout, exercise, sedentary, healthy,
                                                  base_params["readout"])
@@ -483,8 +484,7 @@ def _run_cohort(config: CohortConfig, folder: Path | None,
             stats["undefined"] += int((~defined & ~failed).sum())
             stats["failed"] += int(failed.sum())
             reason = np.array([FAILURE_REASONS[int(c)] for c in codes], dtype=object)
-            for r in reason[failed]:
-                stats["reasons"][r] = stats["reasons"].get(r, 0) + 1
+            stats["reasons"].update(reason[failed])
             sink.write(_rows(subjects, ids, condition.species,
                              (sedentary, exercise, gain, log_drive_gain),
                              (r30, r50, defined), {k: v[ids] for k, v in functional.items()},
@@ -505,12 +505,11 @@ def _run_cohort(config: CohortConfig, folder: Path | None,
     return CohortResult(summary=summary, subjects=table)
 
 
-def _blank_failed(outputs: dict[str, np.ndarray], failed: np.ndarray) -> dict:
-    """The chunk's outputs with a failed subject's values set to NaN in every run: a run
-    the solver gave up on (or whose vector field went non-finite) has no outcome, even
-    where its padded values happen to be finite."""
-    return {k: np.where(failed.reshape((-1,) + (1,) * (v.ndim - 1)), np.nan, v)
-            for k, v in outputs.items()}
+def _blank_failed(values: np.ndarray, failed: np.ndarray) -> np.ndarray:
+    """``values`` (subjects first) with a failed subject's entries set to NaN: a run the
+    solver gave up on (or whose vector field went non-finite) has no outcome, even where its
+    padded values happen to be finite."""
+    return np.where(failed.reshape((-1,) + (1,) * (values.ndim - 1)), np.nan, values)
 
 
 def _functional_means(functional: dict[str, np.ndarray], ok: np.ndarray,
@@ -654,7 +653,7 @@ def _summary(config, condition, prepared, readout, att, chunk, ok, benefit, phi,
         "interventions": list(dict.fromkeys(config.interventions)),
         "ablate": list(dict.fromkeys(config.ablate)), "days": prepared.days, "seed": config.seed,
         "readout": readout, "n": config.n, "failed": stats["failed"],
-        "completed": n_ok, "failure_reasons": stats["reasons"],
+        "completed": n_ok, "failure_reasons": dict(stats["reasons"]),
         "rates_over": f"the {n_ok} completed subjects (n minus failed); a failed subject's "
                       "row has null outcomes and its reason in `status`",
         "sex": config.sex or ("male" if condition.kind == "rodent" else "population"),
