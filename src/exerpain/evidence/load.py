@@ -177,6 +177,12 @@ def load_timecourses(data_dir: str | Path | None = None) -> pd.DataFrame:
     return table.copy()
 
 
+def load_trials(data_dir: str | Path | None = None) -> pd.DataFrame:
+    """Arms of published randomised trials (drugs, placebo, exercise), see
+    :class:`~exerpain.evidence.schema.TrialArm`."""
+    return _parse("trials.csv", _key(data_dir)).copy()
+
+
 def with_citations(table: pd.DataFrame, data_dir: str | Path | None = None) -> pd.DataFrame:
     """``table`` with the study's ``citation`` and ``doi_or_pmid`` joined on ``study_id``."""
     studies = load_studies(data_dir)[["study_id", "citation", "doi_or_pmid"]]

@@ -154,10 +154,55 @@ class TimePoint(_Row):
         return self
 
 
+class TrialArm(_Row):
+    """One arm (or pooled result) of a published randomised trial (``trials.csv``): the
+    evidence behind the virtual trials (:mod:`exerpain.design`), drug calibration and
+    placebo response. Numbers as published on ``pain_scale`` (negative change = pain fell;
+    ``diff_vs_control_mean`` = active minus control); rates are fractions. Dose and weeks stay
+    text as published ("150-600", "8-12"). ``notes`` marks values computed from published
+    numbers ("COMPUTED") and where a study was matched to its paper."""
+
+    trial_id: str = Slug
+    citation: str = Text
+    year: int | None = Field(default=None, ge=1950, le=2100)
+    doi_or_pmid: str | None = None
+    url_seen: str = Url
+    condition: Literal["dpn", "cipn", "neuropathic_mixed", "other"]
+    arm: str = Text
+    kind: Literal["drug", "placebo", "exercise", "usual_care", "pooled_drug", "pooled_placebo",
+                  "pooled_exercise", "diary_variability"]
+    drug: str | None = None
+    dose_mg_day: str | None = None
+    titration_days: str | None = None
+    exercise: str | None = None
+    weeks: str | None = None
+    n_randomised: int | None = Field(default=None, gt=0)
+    n_analysed: int | None = Field(default=None, gt=0)
+    baseline_pain_mean: float | None = None
+    baseline_pain_sd: float | None = Field(default=None, ge=0)
+    pain_scale: str | None = None
+    change_mean: float | None = None
+    change_sd: float | None = Field(default=None, ge=0)
+    change_se: float | None = Field(default=None, ge=0)
+    diff_vs_control_mean: float | None = None
+    diff_ci_low: float | None = None
+    diff_ci_high: float | None = None
+    responder30_rate: float | None = Field(default=None, ge=0, le=1)
+    responder50_rate: float | None = Field(default=None, ge=0, le=1)
+    dropout_rate: float | None = Field(default=None, ge=0, le=1)
+    dropout_ae_rate: float | None = Field(default=None, ge=0, le=1)
+    endpoint: str | None = None
+    inclusion: str | None = None
+    where_in_source: str | None = None
+    read_from_figure: Literal["yes", "no"] | None = None
+    notes: str | None = None
+
+
 TABLES: dict[str, type[_Row]] = {
     "studies.csv": Study,
     "outcomes.csv": Outcome,
     "findings.csv": Finding,
     "timecourses.csv": TimePoint,
+    "trials.csv": TrialArm,
 }
 """File name -> row model."""

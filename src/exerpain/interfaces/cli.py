@@ -13,11 +13,13 @@ import typer
 from exerpain.errors import InputError
 from exerpain.interfaces.boundary import BoundaryGroup
 from exerpain.interfaces.evidence_cli import evidence_app
+from exerpain.interfaces.trial_cli import trial
 
 app = typer.Typer(cls=BoundaryGroup, add_completion=False, no_args_is_help=True,
                   help="Simulate, explain and personalise exercise-induced hypoalgesia in "
                        "neuropathic pain.")
 app.add_typer(evidence_app, name="evidence")
+app.command("trial")(trial)
 
 # Options shared by `simulate` and `cohort`.
 Condition = Annotated[str, typer.Option(help="cci, sni, pnsl, stz, paclitaxel, sham, dpn, "

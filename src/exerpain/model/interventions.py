@@ -8,8 +8,9 @@ knock-out). Several interventions on one target combine as independent actions:
 
 A *blockade* removes a mechanism's effect, including its own tone; an *attribution ablation*
 (:mod:`exerpain.simulate.scenario`, ``--ablate``) removes only exercise's action through it.
-The fractions below are assumptions standing for high-occupancy experimental doses; the
-experiments they represent are cited.
+The blockade fractions below are assumptions standing for high-occupancy experimental doses;
+the experiments they represent are cited. Drugs (:mod:`exerpain.model.pharmacology`) act at
+their usual dose, with the action calibrated to their trials.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from exerpain.errors import InputError
+from exerpain.model.pharmacology import Drug, drugs
 
 
 @dataclass(frozen=True)
@@ -70,18 +72,19 @@ INTERVENTIONS: dict[str, Intervention] = {i.name: i for i in (
     Intervention("vta-silencing", "blockade", {"vta": 0.8},
                  "chemogenetic (hM4Di) silencing of VTA dopamine neurons",
                  "PMC5140073; suppression 0.8 assumed"),
-    Intervention("gabapentin", "drug", {"a2d": 0.3}, "gabapentin (alpha-2-delta ligand)",
-                 "action 0.3 assumed"),
-    Intervention("pregabalin", "drug", {"a2d": 0.4}, "pregabalin (alpha-2-delta ligand)",
-                 "action 0.4 assumed"),
-    Intervention("duloxetine", "drug", {"sert_inhibition": 0.6},
-                 "duloxetine (serotonin-noradrenaline reuptake inhibitor)",
-                 "action 0.6 assumed"),
-    Intervention("tramadol", "drug", {"mor_agonist": 0.3, "sert_inhibition": 0.3},
-                 "tramadol (weak mu agonist and reuptake inhibitor)", "actions assumed"),
-    Intervention("alpha-lipoic-acid", "drug", {"antioxidant_supplement": 0.4},
-                 "alpha-lipoic acid (antioxidant)", "action 0.4 assumed"),
 )}
+
+
+def _drug_intervention(drug: Drug) -> Intervention:
+    """A drug given at its usual dose, at steady exposure over the whole run (a trial's
+    schedule, with titration, is :func:`exerpain.model.pharmacology.dosing_inputs`)."""
+    action = drug.action(drug.usual_dose_mg_day)
+    return Intervention(drug.name, "drug", {t: action * share for t, share in drug.targets.items()},
+                        f"{drug.name} {drug.usual_dose_mg_day:g} mg/day ({drug.description})",
+                        f"{drug.emax.name}: {drug.emax.provenance}")
+
+
+INTERVENTIONS.update({d.name: _drug_intervention(d) for d in drugs().values()})
 
 
 def get_intervention(name: str) -> Intervention:

@@ -355,17 +355,17 @@ def validate_protocol(data: dict, where: str = "protocol") -> Protocol:
         raise _first_error(err, where) from None
 
 
-def _where(path: Path) -> str:
+def _where(path: Path, label: str = "protocol") -> str:
     """``protocol file PATH`` for messages; a path with control characters (a newline, a
     NUL) is quoted so that the error stays one printable line."""
     text = str(path)
     shown = text if text.isprintable() else ascii(text)
-    return f"protocol file {shown}"
+    return f"{label} file {shown}"
 
 
-def _read_bounded(path: Path) -> bytes:
+def _read_bounded(path: Path, label: str = "protocol") -> bytes:
     """At most :data:`MAX_PROTOCOL_BYTES` bytes of a regular file, or one InputError."""
-    where = _where(path)
+    where = _where(path, label)
     try:
         info = path.stat()
         if not stat.S_ISREG(info.st_mode):  # opening a FIFO blocks; a device may never end
@@ -380,7 +380,7 @@ def _read_bounded(path: Path) -> bytes:
         raise InputError(f"{where}: cannot be read ({err})") from None
     if len(raw) > MAX_PROTOCOL_BYTES:
         raise InputError(f"{where}: too large ({max(info.st_size, len(raw))} bytes; a "
-                         f"protocol file may have at most {MAX_PROTOCOL_BYTES} bytes)")
+                         f"{label} file may have at most {MAX_PROTOCOL_BYTES} bytes)")
     return raw
 
 
@@ -429,10 +429,10 @@ def _brackets_too_deep(text: str, limit: int = _BRACKET_SCAN_DEPTH) -> bool:
     return False
 
 
-def _parse(text: str, json_file: bool, where: str) -> object:
+def _parse(text: str, json_file: bool, where: str, shape: str = "a protocol is a flat "
+           "mapping of fields to values") -> object:
     """The document, or one InputError (malformed, or nested too deeply)."""
-    deep = InputError(f"{where}: nested more than {MAX_PROTOCOL_DEPTH} levels deep; a "
-                      "protocol is a flat mapping of fields to values")
+    deep = InputError(f"{where}: nested more than {MAX_PROTOCOL_DEPTH} levels deep; {shape}")
     if _brackets_too_deep(text):
         raise deep
     try:
@@ -450,13 +450,23 @@ def _parse(text: str, json_file: bool, where: str) -> object:
     return data
 
 
+def load_document(path: str | os.PathLike[str], label: str, shape: str) -> tuple[object, str]:
+    """A YAML or JSON document (safe loading, at most :data:`MAX_PROTOCOL_BYTES` bytes and
+    :data:`MAX_PROTOCOL_DEPTH` levels, strict UTF-8) and the ``LABEL file PATH`` its messages
+    start with; any problem is one :class:`InputError` naming the file. ``shape`` says what
+    the document should look like (in the message on too deep nesting)."""
+    path = Path(path)
+    where = _where(path, label)
+    text = _decode(_read_bounded(path, label), where)
+    return _parse(text, path.suffix.lower() == ".json", where, shape), where
+
+
 def load_protocol(path: str | os.PathLike[str]) -> Protocol:
     """Read a protocol from a YAML or JSON file (safe loading, bounded size and nesting,
     strict UTF-8); any problem is one :class:`InputError` naming the file."""
     path = Path(path)
-    where = _where(path)
-    text = _decode(_read_bounded(path), where)
-    data = _parse(text, path.suffix.lower() == ".json", where)
+    data, where = load_document(path, "protocol", "a protocol is a flat mapping of fields to "
+                                                  "values")
     if not isinstance(data, dict):
         raise InputError(f"{where}: expected a mapping with the fields modality, "
                          "intensity, minutes_per_session, sessions_per_week, start_day, stop_day")

@@ -58,6 +58,8 @@ class ModelInputs(NamedTuple):
     exercise: protocol arrays (:class:`exerpain.model.protocols.ExerciseInputs`).
     ablation: ``{mechanism: 0 or 1}``, 1 removes exercise's action through the mechanism.
     condition: ``{"onset_day", "insult_days"}`` timing of the condition's insult (day).
+    dosing: drugs with a schedule (:class:`exerpain.model.pharmacology.DosingInputs`), acting
+        on the targets beside ``targets``; ``None``: none.
     """
 
     params: dict
@@ -65,6 +67,7 @@ class ModelInputs(NamedTuple):
     exercise: object
     ablation: dict
     condition: dict
+    dosing: object = None
 
 
 class Model:
@@ -147,13 +150,14 @@ class Model:
     # -- dynamics -----------------------------------------------------------------------
     def context(self, t: Array, y: Array, inputs: ModelInputs):
         from exerpain.model.mechanisms.base import PAIN_SITES, Context
+        from exerpain.model.pharmacology import effective_targets
         from exerpain.model.protocols import exercise_signals
 
         c = Context(
             t=t,
             state=self.unpack(y),
             params=inputs.params,
-            targets=inputs.targets,
+            targets=effective_targets(t, inputs.targets, inputs.dosing),
             exercise=exercise_signals(t, inputs.exercise, inputs.params["exercise"]),
             weights=inputs.exercise.weights,
             ablation=inputs.ablation,

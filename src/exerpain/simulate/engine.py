@@ -132,7 +132,7 @@ def _posterior(config: CohortConfig, model: Model) -> dict[tuple[str, str], np.n
                            config.seed)
 
 
-def _subject_base(defaults: dict, condition, draws: dict, ids: np.ndarray) -> dict:
+def subject_base(defaults: dict, condition, draws: dict, ids: np.ndarray) -> dict:
     """Base parameters of subjects ``ids``: the shipped ``defaults`` (not modified), with each
     fitted parameter replaced by the subject's posterior draw (draw ``id mod K``), condition
     applied."""
@@ -455,7 +455,7 @@ def _run_cohort(config: CohortConfig, folder: Path | None,
             ids = np.arange(first, min(first + chunk, config.n))
             padded = np.concatenate([ids, np.full(chunk - len(ids), ids[0])])
             subjects = sample_subjects(model, condition,
-                                       _subject_base(defaults, condition, draws, padded), key,
+                                       subject_base(defaults, condition, draws, padded), key,
                                        padded,
                                        dict(config.genotype_overrides),
                                        female_fraction=female_fraction(config))

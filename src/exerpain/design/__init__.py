@@ -1,0 +1,1 @@
+"""Designs of studies run on the model: virtual randomised trials (:mod:`.trial`)."""

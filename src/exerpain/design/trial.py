@@ -1,0 +1,498 @@
+"""Virtual randomised trials: screening, randomisation, the batched solve, diaries, dropout
+and the analysis, over replicate trials.
+
+Per group of replicate trials (sized so that its patients fit one memory budget):
+
+1. **Screening.** Virtual patients are drawn from the condition's population (each with
+   its draw from the calibration posterior, as in cohorts) and solved untreated through
+   the run-in (one vmapped solve). Their run-in diaries (:mod:`.reporting`) give the
+   baseline; those inside the inclusion ranges are eligible, in order, until every
+   replicate has its ``n_randomised``.
+2. **Randomisation** within each replicate: the arms' counts by their weights (largest
+   remainder), then a random permutation.
+3. **Treatment.** Every randomised patient of every replicate is solved from their day-0
+   state under their arm (exercise from day 0 to the end of treatment at their own
+   adherence, stopping early if they quit; drugs titrated from day 0; blockades), daily,
+   in one vmapped solve (fixed-width batches, so it compiles once).
+4. **Reporting and dropout.** Daily diaries with the placebo response; dropout at random,
+   by pain, or for adverse events; the diary stops at dropout.
+5. **Analysis** of each replicate (:mod:`.analysis`).
+
+Solver failures are reported per patient (``status``) and the patient is analysed as a
+dropout on day 0 (baseline carried forward under LOCF), never silently removed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pyarrow as pa
+
+from exerpain.design.analysis import analyse, window_means
+from exerpain.design.reporting import Reporting, fluctuation, placebo_fractions, report
+from exerpain.design.spec import Arm, TrialDesign
+from exerpain.errors import InputError
+from exerpain.model.calibrated import posterior_draws
+from exerpain.model.conditions import get_condition
+from exerpain.model.pharmacology import DosingInputs, dosing_inputs, no_dosing
+from exerpain.model.readouts import nrs
+from exerpain.model.registry import Model, ModelInputs
+from exerpain.population.sampling import sample_subjects
+from exerpain.precision import float64
+from exerpain.simulate.engine import SEED_MAX, SEED_MIN, subject_base
+from exerpain.simulate.scenario import Prepared, Scenario
+from exerpain.simulate.solve import FAILURE_REASONS, initial_state, integrate_run
+
+LANES = {"cpu": 512}
+LANES_ACCELERATOR = 32_768
+PATIENTS_PER_GROUP = 40_000  # patients solved per group of replicates (memory bound)
+SCREEN_BLOCK = 2_048
+MAX_SCREENED_PER_RANDOMISED = 200
+RTOL, ATOL = 1e-6, 1e-8
+MAX_REPLICATES = 20_000
+
+
+def _lanes() -> int:
+    return LANES.get(jax.default_backend(), LANES_ACCELERATOR)
+
+
+@dataclass(frozen=True)
+class ArmPlan:
+    """An arm as solver inputs (one patient's worth, before per-patient adherence)."""
+
+    arm: Arm
+    prepared: Prepared
+    dosing: DosingInputs
+    exercises: bool
+
+
+def plan_arms(design: TrialDesign, model: Model, base: Path | None) -> list[ArmPlan]:
+    """Each arm's inputs: its programme from day 0 to the end of treatment, its drugs
+    titrated from day 0, its blockades, over ``design.days`` days."""
+    end = 7.0 * design.weeks.treatment
+    plans = []
+    for arm in design.arms:
+        try:
+            protocol = arm.resolved_protocol(base)
+            if not protocol.is_sedentary:
+                protocol = protocol.with_schedule(0.0, end)
+            prepared = Scenario.create(condition=design.condition, protocol=protocol,
+                                       interventions=arm.interventions,
+                                       days=design.days).build(model)
+            dosing = (dosing_inputs([(d.name, d.dose_mg_day) for d in arm.drugs], 0.0, end,
+                                    model.target_names)
+                      if arm.drugs else no_dosing(model.target_names))
+        except InputError as err:
+            raise InputError(f"arms.{arm.name}: {err}") from None
+        plans.append(ArmPlan(arm, prepared, dosing, not protocol.is_sedentary))
+    return plans
+
+
+def _observe_nrs(model: Model):
+    def one(t, y, inputs):
+        drive = model.nociceptive_drive(t, y, inputs)["nociceptive_drive"]
+        return nrs(drive, inputs.params["readout"])
+    return one
+
+
+@lru_cache(maxsize=8)
+def _screen_solver(model: Model, steady: bool, n_save: int):
+    """``(inputs, jumps, t0, save_ts) -> (nrs (n, n_save), y_last (n, S), code (n,))``: the
+    untreated run-in."""
+    observe = _observe_nrs(model)
+
+    def single(inputs, jumps, t0, save_ts):
+        y0, code0 = initial_state(model, inputs, t0, steady)
+        ys, code = integrate_run(model, inputs, y0, t0, jumps, save_ts, RTOL, ATOL)
+        values = jax.vmap(observe, in_axes=(0, 0, None))(save_ts, ys, inputs)
+        return values, ys[-1], jnp.maximum(code, code0)
+
+    return jax.jit(jax.vmap(single, in_axes=(0, 0, None, None)))
+
+
+@lru_cache(maxsize=8)
+def _treatment_solver(model: Model, n_days: int):
+    """``(inputs, y0, jumps) -> (nrs (n, n_days), code (n,))``: days 1..n_days from the
+    day-0 state."""
+    observe = _observe_nrs(model)
+    ts = jnp.arange(1, n_days + 1, dtype=float)
+
+    def single(inputs, y0, jumps):
+        ys, code = integrate_run(model, inputs, y0, jnp.asarray(0.0), jumps, ts, RTOL, ATOL)
+        return jax.vmap(observe, in_axes=(0, 0, None))(ts, ys, inputs), code
+
+    return jax.jit(jax.vmap(single))
+
+
+def _in_lanes(fn: Callable, n: int, *batched, shared=()):
+    """Call ``fn`` on fixed-width slices of the batched pytrees (padded with the first
+    row), so one compiled program serves every call; results concatenated."""
+    lanes = _lanes()
+    outs = []
+    for first in range(0, n, lanes):
+        idx = np.arange(first, min(first + lanes, n))
+        pad = np.concatenate([idx, np.full(lanes - len(idx), idx[0])])
+        args = [jax.tree_util.tree_map(lambda x, pad=pad: x[pad], b) for b in batched]
+        res = fn(*args, *shared)
+        outs.append(jax.tree_util.tree_map(lambda r, k=len(idx): np.asarray(r)[:k], res))
+    return jax.tree_util.tree_map(lambda *xs: np.concatenate(xs), *outs)
+
+
+def _broadcast(tree, n: int):
+    return jax.tree_util.tree_map(lambda x: jnp.broadcast_to(jnp.asarray(x), (n,)), tree)
+
+
+def _jumps(inputs: ModelInputs) -> jax.Array:
+    """(n, 6) days where the inputs jump: onset, end of insult, programme start and stop,
+    dosing start and stop."""
+    c, e, d = inputs.condition, inputs.exercise, inputs.dosing
+    return jnp.sort(jnp.stack([c["onset_day"], c["onset_day"] + c["insult_days"], e.start,
+                               e.stop, d.start, d.stop], axis=-1), axis=-1)
+
+
+@dataclass
+class Pool:
+    """Eligible patients of a group, in screening order."""
+
+    ids: np.ndarray
+    params: dict
+    covariates: dict[str, np.ndarray]
+    y0: np.ndarray
+    run_in_true: np.ndarray  # (n, run-in days) true NRS
+    noise: np.ndarray  # (n, run-in + trial days) fluctuation of ratings
+    baseline: np.ndarray
+    status: np.ndarray  # failure code of the run-in solve (0 = ok)
+    screened: int
+
+
+def _take(tree, idx):
+    return jax.tree_util.tree_map(lambda x: np.asarray(x)[idx], tree)
+
+
+def _concat(trees):
+    return jax.tree_util.tree_map(lambda *xs: np.concatenate(xs), *trees)
+
+
+def _covariate_ok(design: TrialDesign, covs: dict[str, np.ndarray]) -> np.ndarray:
+    inc = design.inclusion
+    ok = np.ones(len(covs["age"]), dtype=bool)
+    for name in ("age", "hba1c"):
+        low, high = getattr(inc, f"{name}_min"), getattr(inc, f"{name}_max")
+        value = covs[name]
+        if low is not None:
+            ok &= value >= low
+        if high is not None:
+            ok &= value <= high
+    return ok
+
+
+def screen(design: TrialDesign, model: Model, plan: ArmPlan, reporting: Reporting,
+           needed: int, first_id: int, key, draws: dict, rng: np.random.Generator) -> Pool:
+    """Screen patients ``first_id, first_id + 1, ...`` until ``needed`` are eligible."""
+    condition = get_condition(design.condition)
+    defaults = model.default_params()
+    run_in_days = np.arange(-7 * design.weeks.run_in + 1, 1, dtype=float)
+    t0 = plan.prepared.t0
+    save = np.unique(np.maximum(run_in_days, t0))
+    column = np.searchsorted(save, np.maximum(run_in_days, t0))
+    solver = _screen_solver(model, plan.prepared.steady_start, len(save))
+    sedentary = plan.prepared.inputs._replace(dosing=no_dosing(model.target_names))
+    width = len(run_in_days) + design.days
+    found: list[Pool] = []
+    n_found, screened, next_id = 0, 0, first_id
+    limit = MAX_SCREENED_PER_RANDOMISED * needed
+    inc = design.inclusion
+    while n_found < needed:
+        if screened >= limit:
+            raise InputError(
+                f"inclusion: only {n_found} of {screened} screened patients are eligible "
+                f"(at most {MAX_SCREENED_PER_RANDOMISED} are screened per patient needed); "
+                "widen the inclusion criteria")
+        ids = np.arange(next_id, next_id + SCREEN_BLOCK)
+        next_id += SCREEN_BLOCK
+        screened += SCREEN_BLOCK
+        subjects = sample_subjects(model, condition, subject_base(defaults, condition, draws, ids),
+                                   key, ids)
+        ok = _covariate_ok(design, subjects.covariates)
+        idx = np.flatnonzero(ok)
+        if not len(idx):
+            continue
+        params = _take(subjects.params, idx)
+        inputs = _broadcast(sedentary, len(idx))._replace(params=params)
+        values, y_last, code = _in_lanes(solver, len(idx), inputs, _jumps(inputs),
+                                         shared=(jnp.asarray(t0), jnp.asarray(save)))
+        true = values[:, column]
+        noise = fluctuation(rng, len(idx), width, reporting)
+        diary = report(true, run_in_days, np.zeros(len(idx)), np.zeros(len(idx)),
+                       noise[:, : len(run_in_days)], reporting)
+        baseline = diary[:, -design.analysis.endpoint_days:].mean(axis=1)
+        baseline = diary[:, -7:].mean(axis=1) if len(run_in_days) >= 7 else baseline
+        eligible = ((baseline >= inc.baseline_pain_min) & (baseline <= inc.baseline_pain_max)
+                    & (code == 0))
+        keep = np.flatnonzero(eligible)[: needed - n_found]
+        n_found += len(keep)
+        found.append(Pool(ids[idx][keep], _take(params, keep),
+                          {k: v[idx][keep] for k, v in subjects.covariates.items()},
+                          y_last[keep], true[keep], noise[keep], baseline[keep], code[keep],
+                          0))
+    pool = Pool(np.concatenate([p.ids for p in found]), _concat([p.params for p in found]),
+                _concat([p.covariates for p in found]), np.concatenate([p.y0 for p in found]),
+                np.concatenate([p.run_in_true for p in found]),
+                np.concatenate([p.noise for p in found]),
+                np.concatenate([p.baseline for p in found]),
+                np.concatenate([p.status for p in found]), screened)
+    return pool
+
+
+def allocate(rng: np.random.Generator, n: int, weights: np.ndarray) -> np.ndarray:
+    """Arm of each of ``n`` patients: counts by weight (largest remainder), permuted."""
+    share = n * weights / weights.sum()
+    counts = np.floor(share).astype(int)
+    counts[np.argsort(-(share - counts), kind="stable")[: n - counts.sum()]] += 1
+    return rng.permutation(np.repeat(np.arange(len(weights)), counts))
+
+
+def _adherence(rng: np.random.Generator, arm: Arm, population: np.ndarray) -> np.ndarray:
+    """Each patient's fraction of sessions done (the population's own draw when the arm
+    does not set it)."""
+    if arm.adherence is None:
+        return population
+    m, s = arm.adherence.mean, arm.adherence.sd
+    if s == 0 or m >= 1.0:
+        return np.full(len(population), m)
+    concentration = m * (1 - m) / s ** 2 - 1
+    return rng.beta(m * concentration, (1 - m) * concentration, len(population))
+
+
+def _quit_day(rng: np.random.Generator, arm: Arm, n: int, end: float) -> np.ndarray:
+    if arm.adherence is None or arm.adherence.halflife_weeks is None:
+        return np.full(n, end)
+    mean_days = 7.0 * arm.adherence.halflife_weeks / math.log(2.0)
+    return np.minimum(rng.exponential(mean_days, n), end)
+
+
+def _dropout(rng: np.random.Generator, arm: Arm, diary: np.ndarray, baseline: np.ndarray,
+             end_day: int, run_in: int) -> tuple[np.ndarray, np.ndarray]:
+    """Dropout day (``end_day`` or more: completed) and reason (0 none, 1 other, 2 adverse
+    event) of each patient of ``arm``; ``diary`` columns start on day ``1 - run_in``."""
+    d = arm.dropout
+    n = len(baseline)
+    day = np.full(n, np.inf)
+    if d.rate > 0:
+        hazard = -math.log(max(1.0 - d.rate, 1e-12)) / end_day
+        if d.mechanism == "mcar" or d.pain_log_hazard_per_point == 0:
+            day = rng.exponential(1.0 / hazard, n) if hazard > 0 else day
+        else:  # weekly, by last week's pain relative to baseline
+            weeks = math.ceil(end_day / 7)
+            alive = np.ones(n, dtype=bool)
+            for w in range(weeks):
+                last = diary[:, run_in + 7 * w - 7: run_in + 7 * w].mean(axis=1)
+                h = 7.0 * hazard * np.exp(d.pain_log_hazard_per_point * (last - baseline))
+                leave = alive & (rng.random(n) < -np.expm1(-h))
+                day[leave] = 7 * w + rng.uniform(0, 7, leave.sum())
+                alive &= ~leave
+    reason = np.where(day < end_day, 1, 0)
+    if d.adverse_event_rate > 0:
+        ae = rng.random(n) < d.adverse_event_rate
+        ae_day = rng.uniform(0, 7 * d.adverse_event_weeks, n)
+        first = ae & (ae_day < day)
+        day = np.where(first, ae_day, day)
+        reason = np.where(first & (ae_day < end_day), 2, reason)
+    return np.floor(np.minimum(day, end_day)).astype(int), reason
+
+
+@dataclass
+class ReplicateResult:
+    comparisons: dict
+    arms: dict
+
+
+def _solve_treatment(model: Model, plans: list[ArmPlan], pool: Pool, arm_of: np.ndarray,
+                     adherence: np.ndarray, quit: np.ndarray, n_days: int
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    n = len(arm_of)
+    stacked = jax.tree_util.tree_map(lambda *xs: jnp.stack([jnp.asarray(x) for x in xs]),
+                                     *[p.prepared.inputs._replace(dosing=p.dosing)
+                                       for p in plans])
+    inputs = jax.tree_util.tree_map(lambda x: x[jnp.asarray(arm_of)], stacked)
+    ex = inputs.exercise
+    inputs = inputs._replace(
+        params=pool.params,
+        exercise=ex._replace(sessions_per_day=ex.sessions_per_day * jnp.asarray(adherence),
+                             stop=jnp.maximum(jnp.minimum(ex.stop, jnp.asarray(quit)),
+                                              ex.start)))
+    values, code = _in_lanes(_treatment_solver(model, n_days), n, inputs, jnp.asarray(pool.y0),
+                             _jumps(inputs))
+    return values, code
+
+
+@dataclass
+class TrialRun:
+    """Per replicate, its comparisons and arm results; and the first replicate's patients
+    and diaries (tables)."""
+
+    replicates: list[ReplicateResult]
+    patients: pa.Table
+    diary: pa.Table
+    screened: int
+    failed: int
+    failure_reasons: dict[str, int]
+
+
+@float64
+def simulate_trials(design: TrialDesign, replicates: int, seed: int, base: Path | None = None,
+                    model: Model | None = None, posterior: int = 16,
+                    progress: Callable[[int, int], None] | None = None) -> TrialRun:
+    """Run ``replicates`` virtual trials of ``design``."""
+    model = model or Model.default()
+    if isinstance(replicates, bool) or not isinstance(replicates, int) or not (
+            1 <= replicates <= MAX_REPLICATES):
+        raise InputError(f"replicates: must be an integer from 1 to {MAX_REPLICATES}, "
+                         f"got {replicates!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not SEED_MIN <= seed <= SEED_MAX:
+        raise InputError(f"seed: must be an integer within {SEED_MIN}-{SEED_MAX}, got {seed!r}")
+    plans = plan_arms(design, model, base)
+    readout = model.default_params()["readout"]
+    d = design.diary
+    reporting = Reporting.from_values(readout["nrs_noise_sd"], None, d.noise, d.rounding,
+                                      d.placebo)
+    draws = posterior_draws(model.parameter_table(declared=True), posterior, seed) \
+        if posterior else {}
+    key = jax.random.key(seed)
+    n = design.n_randomised
+    per_group = max(1, PATIENTS_PER_GROUP // n)
+    weights = np.array([a.weight for a in design.arms])
+    control = next(i for i, a in enumerate(design.arms) if a.control)
+    run_in = 7 * design.weeks.run_in
+    end = 7 * design.weeks.treatment
+    e = design.analysis.endpoint_days
+    results: list[ReplicateResult] = []
+    first_tables = None
+    next_id, screened, failed = 0, 0, 0
+    reasons: dict[str, int] = {}
+    for g0 in range(0, replicates, per_group):
+        group = min(per_group, replicates - g0)
+        rng = np.random.default_rng([seed, g0])
+        pool = screen(design, model, plans[control], reporting, group * n, next_id, key, draws,
+                      rng)
+        next_id = int(pool.ids.max()) + 1 + SCREEN_BLOCK
+        screened += pool.screened
+        arm_of = np.concatenate([allocate(rng, n, weights) for _ in range(group)])
+        adherence = np.empty(group * n)
+        quit = np.empty(group * n)
+        expectation = np.empty(group * n)
+        for a, plan in enumerate(plans):
+            mine = arm_of == a
+            adherence[mine] = _adherence(rng, plan.arm, pool.covariates["adherence"][mine])
+            quit[mine] = _quit_day(rng, plan.arm, int(mine.sum()), float(end))
+            expectation[mine] = plan.arm.expectation
+        true, code = _solve_treatment(model, plans, pool, arm_of, adherence, quit, design.days)
+        code = np.maximum(code, pool.status)
+        for c in code[code != 0]:
+            reasons[FAILURE_REASONS[int(c)]] = reasons.get(FAILURE_REASONS[int(c)], 0) + 1
+        failed += int((code != 0).sum())
+        timeline = np.concatenate([pool.run_in_true, np.where(code[:, None] == 0, true,
+                                                              pool.run_in_true[:, -1:])], axis=1)
+        days = np.arange(1 - run_in, design.days + 1)
+        placebo = placebo_fractions(rng, len(arm_of), reporting)
+        diary = report(timeline, days, placebo, expectation, pool.noise, reporting)
+        for r in range(group):
+            rows = slice(r * n, (r + 1) * n)
+            result, tables = _replicate(design, plans, rng, arm_of[rows], pool.baseline[rows],
+                                        diary[rows], timeline[rows], code[rows], control, run_in,
+                                        end, e, r == 0 and g0 == 0, pool, rows, adherence[rows],
+                                        placebo[rows], days)
+            results.append(result)
+            if tables is not None:
+                first_tables = tables
+        if progress:
+            progress(g0 + group, replicates)
+    return TrialRun(results, *first_tables, screened, failed, reasons)
+
+
+def _replicate(design, plans, rng, arm_of, baseline, diary, timeline, code, control, run_in, end,
+               e, keep_tables, pool, rows, adherence, placebo, days):
+    """Dropout and analysis of one replicate."""
+    n = len(arm_of)
+    drop_day = np.full(n, end)
+    reason = np.zeros(n, dtype=int)
+    for a, plan in enumerate(plans):
+        mine = np.flatnonzero(arm_of == a)
+        drop_day[mine], reason[mine] = _dropout(rng, plan.arm, diary[mine], baseline[mine], end,
+                                                run_in)
+    failed = code != 0
+    drop_day = np.where(failed, 0, drop_day)
+    reason = np.where(failed, 3, reason)
+    completed = drop_day >= end
+    treatment_diary = diary[:, : run_in + end]
+    endpoint = np.where(completed, window_means(treatment_diary, np.full(n, end), e,
+                                                1 - run_in), np.nan)
+    last_seen = window_means(treatment_diary, drop_day, e, 1 - run_in)
+    last_seen = np.where(np.isfinite(last_seen), last_seen, baseline)
+    true_change = (window_means(timeline[:, : run_in + end], np.full(n, end), e, 1 - run_in)
+                   - window_means(timeline[:, : run_in + end], np.zeros(n), 7, 1 - run_in))
+    an = design.analysis
+    result = analyse(baseline, endpoint, last_seen, arm_of, len(plans), control, an.estimator,
+                     an.missing, an.imputations, rng)
+    arms = {}
+    for a, plan in enumerate(plans):
+        mine = arm_of == a
+        used = mine & result.analysed.astype(bool)
+        change = result.endpoint[used] - baseline[used]
+        arms[plan.arm.name] = {
+            "n_randomised": int(mine.sum()),
+            "dropped_out": int((mine & ~completed & ~failed).sum()),
+            "dropped_adverse_event": int((mine & (reason == 2)).sum()),
+            "solver_failed": int((mine & failed).sum()),
+            "completed": int((mine & completed).sum()),
+            "n_analysed": int(used.sum()),
+            "mean_change": float(change.mean()) if used.any() else np.nan,
+            "sd_change": float(change.std(ddof=1)) if used.sum() > 1 else np.nan,
+            "responder30_rate": float(np.nanmean(result.responder30[used])) if used.any()
+            else np.nan,
+            "responder50_rate": float(np.nanmean(result.responder50[used])) if used.any()
+            else np.nan,
+            "model_mean_change": float(np.nanmean(true_change[mine & ~failed]))
+            if (mine & ~failed).any() else np.nan,
+        }
+    comparisons = {}
+    for a, comp in result.comparisons.items():
+        name = plans[a].arm.name
+        sd = math.sqrt((arms[name]["sd_change"] ** 2
+                        + arms[plans[control].arm.name]["sd_change"] ** 2) / 2)
+        comparisons[name] = {"estimate": comp.estimate, "se": comp.se, "p": comp.p,
+                             "ci_low": comp.ci95[0], "ci_high": comp.ci95[1],
+                             "smd": comp.estimate / sd if sd > 0 else np.nan,
+                             "model_difference": arms[name]["model_mean_change"]
+                             - arms[plans[control].arm.name]["model_mean_change"]}
+    tables = None
+    if keep_tables:
+        names = np.array([p.arm.name for p in plans], dtype=object)
+        reasons = np.array(["completed", "other", "adverse event", "solver failure"],
+                           dtype=object)
+        patients = pa.table({
+            "patient": np.arange(n), "subject_id": pool.ids[rows], "arm": names[arm_of],
+            **{k: v[rows] for k, v in pool.covariates.items() if k != "adherence"},
+            "adherence": adherence, "placebo_fraction": placebo,
+            "baseline_nrs": baseline, "endpoint_nrs": endpoint,
+            "analysed_endpoint_nrs": result.endpoint,
+            "change": result.endpoint - baseline,
+            "model_change": true_change,
+            "dropout_day": np.where(completed, np.nan, drop_day.astype(float)),
+            "dropout_reason": reasons[reason], "analysed": result.analysed.astype(bool),
+            "responder30": result.responder30, "responder50": result.responder50,
+            "status": np.array([FAILURE_REASONS[int(c)] for c in code], dtype=object),
+        })
+        observed = days[None, :] <= np.where(completed, days[-1], drop_day)[:, None]
+        pi, di = np.nonzero(observed)
+        diary_table = pa.table({"patient": pi, "day": days[di], "nrs": diary[pi, di],
+                                "model_nrs": timeline[pi, di]})
+        tables = (patients, diary_table)
+    return ReplicateResult(comparisons, arms), tables
