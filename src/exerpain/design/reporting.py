@@ -32,8 +32,9 @@ REPORTING_PARAMETERS: tuple[Parameter, ...] = (
           "prior centre; calibrated to the placebo-arm pain change of painful-DPN drug "
           "trials (data/drugs.json)",
           "mean placebo and expectation response, as a fraction of the patient's pain"),
-    param("placebo_fraction_sd", 0.25, "dimensionless", 0.0, 0.6, "assumed",
-          "between-patient spread of the placebo response; size assumed",
+    param("placebo_fraction_sd", 0.25, "dimensionless", 0.0, 1.0, "calibrated",
+          "prior centre; calibrated to the placebo-arm >= 50% responder rate of painful-DPN "
+          "trials (data/drugs.json)",
           "between-patient SD of the placebo response fraction"),
     param("placebo_onset_days", 7.0, "day", 0.5, 42.0, "assumed",
           "placebo responses in neuropathic-pain trials appear within the first weeks of "
@@ -46,6 +47,14 @@ REPORTING_PARAMETERS: tuple[Parameter, ...] = (
           "correlation time of the slow fluctuation of daily pain"),
 )
 DEFAULTS = {p.name: p.value for p in REPORTING_PARAMETERS}
+
+
+def shipped_values() -> dict:
+    """The placebo fit shipped with the drug calibration (``model/data/drugs.json``)."""
+    from exerpain.model.pharmacology import shipped_fit
+
+    placebo = shipped_fit().get("placebo", {})
+    return {k: placebo[k] for k in DEFAULTS if k in placebo}
 
 
 @dataclass(frozen=True)
@@ -66,7 +75,7 @@ class Reporting:
     @classmethod
     def from_values(cls, nrs_noise_sd: float, values: dict | None = None, noise: bool = True,
                     rounding: bool = True, placebo: bool = True) -> Reporting:
-        v = {**DEFAULTS, **(values or {})}
+        v = {**DEFAULTS, **shipped_values(), **(values or {})}
         return cls(nrs_noise_sd, v["diary_slow_sd"], v["diary_slow_days"],
                    v["placebo_fraction_mean"], v["placebo_fraction_sd"],
                    v["placebo_onset_days"], noise, rounding, placebo)

@@ -57,6 +57,7 @@ SCREEN_BLOCK = 2_048
 MAX_SCREENED_PER_RANDOMISED = 200
 RTOL, ATOL = 1e-6, 1e-8
 MAX_REPLICATES = 20_000
+SHAPE_DAYS = 28  # trials are solved to a whole number of 4-week blocks (one compile each)
 
 
 def _lanes() -> int:
@@ -328,9 +329,10 @@ def _solve_treatment(model: Model, plans: list[ArmPlan], pool: Pool, arm_of: np.
         exercise=ex._replace(sessions_per_day=ex.sessions_per_day * jnp.asarray(adherence),
                              stop=jnp.maximum(jnp.minimum(ex.stop, jnp.asarray(quit)),
                                               ex.start)))
-    values, code = _in_lanes(_treatment_solver(model, n_days), n, inputs, jnp.asarray(pool.y0),
+    solved = SHAPE_DAYS * math.ceil(n_days / SHAPE_DAYS)  # few compiled shapes
+    values, code = _in_lanes(_treatment_solver(model, solved), n, inputs, jnp.asarray(pool.y0),
                              _jumps(inputs))
-    return values, code
+    return values[:, :n_days], code
 
 
 @dataclass

@@ -194,13 +194,20 @@ def validate(
     draws: Annotated[int, typer.Option(
         help="prior parameter draws for each finding's informativeness (0-1000; 0 skips it)",
         min=0, max=1000)] = 32,
+    trials: Annotated[bool, typer.Option(
+        "--trials/--no-trials", help="also run the virtual versions of published trials "
+                                     "(minutes)")] = True,
 ) -> None:
     """Run the model against every published finding: pass/fail, and how many prior draws
-    would fail each check (informativeness; a finding no draw fails is structural)."""
+    would fail each check (informativeness; a finding no draw fails is structural); and the
+    virtual versions of published trials against their published intervals."""
     from exerpain.evidence.validation import validate as run_validation
     from exerpain.storage import to_json
 
     report = run_validation(draws=draws)
+    if trials:
+        from exerpain.design.validation import validate_trials
+        report["trials"] = validate_trials()
     if json_:
         typer.echo(to_json(report))
         return
@@ -215,6 +222,16 @@ def validate(
     typer.echo(f"passed {report['passed']}/{report['total']} ({kinds}); non-structural "
                f"{info['passed']}/{info['total']} ({100 * info['rate']:.0f}%); "
                f"{report['draws']} prior draws")
+    if "trials" in report:
+        t = report["trials"]
+        for c in t["checks"]:
+            mark = "IN  " if c["inside"] else "OUT "
+            typer.echo(f"{mark} {c['set']:8s} {c['id']:42s} model {c['model_value']:<7.2f} "
+                       f"published {c['published']:.2f} [{c['interval'][0]:.2f}, "
+                       f"{c['interval'][1]:.2f}] {c['source']}")
+        sets = ", ".join(f"{k} {v['inside']}/{v['total']}" for k, v in t["by_set"].items())
+        typer.echo(f"trials: {t['inside']}/{t['total']} inside the published interval "
+                   f"({sets}; {t['replicates']} replicate trials each)")
 
 
 MIN_MAP_COUNT = 262144

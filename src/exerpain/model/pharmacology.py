@@ -92,43 +92,53 @@ def _ed50(name: str, value: float, low: float, high: float, kind: str, provenanc
 
 
 _DECLARED = (
-    Drug("pregabalin", "alpha-2-delta ligand", {"a2d": 1.0}, (150.0, 300.0, 600.0), 300.0, 7.0,
-         "300 mg/day reached within the first week, 600 mg/day after one week at 300 "
-         "(Freeman 2008 pooled DPN trials, doi:10.2337/dc07-2105)",
+    Drug("pregabalin", "alpha-2-delta ligand", {"a2d": 1.0}, (75.0, 150.0, 300.0, 600.0), 300.0,
+         7.0, "assumed: full dose within the first week (trial titration schedules not "
+              "retrieved)",
          _emax("pregabalin", 0.4, "prior centre; calibrated to the pregabalin DPN trials"),
          _ed50("pregabalin", 150.0, 10.0, 2000.0, "calibrated",
                "prior centre (the lowest tested dose); calibrated to the dose arms of the "
                "pregabalin DPN trials")),
-    Drug("gabapentin", "alpha-2-delta ligand", {"a2d": 1.0}, (1200.0, 1800.0, 2400.0, 3600.0),
-         3600.0, 28.0,
+    Drug("gabapentin", "alpha-2-delta ligand", {"a2d": 1.0},
+         (900.0, 1200.0, 1800.0, 2400.0, 3000.0, 3600.0), 3600.0, 28.0,
          "titrated over 4 weeks to 3600 mg/day or the largest tolerated dose (Backonja "
-         "1998, doi:10.1001/jama.280.21.1831)",
+         "1998, doi:10.1001/jama.280.21.1831; evidence/data/TRIALS.md)",
          _emax("gabapentin", 0.3, "prior centre; calibrated to the gabapentin DPN trial"),
          _ed50("gabapentin", 1200.0, 100.0, 10000.0, "assumed",
                "assumed: the smallest dose usually called effective (one trial dose only)")),
     Drug("duloxetine", "serotonin-noradrenaline reuptake inhibitor", {"sert_inhibition": 1.0},
          (60.0, 120.0), 60.0, 7.0,
-         "60 mg once daily from the start or after a week at 30 mg; 120 mg as 60 mg twice "
-         "daily (Goldstein 2005, doi:10.1016/j.pain.2005.03.029)",
+         "assumed: full effect of 60 mg once daily within a week",
          _emax("duloxetine", 0.6, "prior centre; calibrated to the duloxetine DPN trials"),
-         _ed50("duloxetine", 30.0, 5.0, 300.0, "calibrated",
-               "prior centre (half the lowest tested dose); calibrated to the 60 and 120 mg "
-               "arms of the duloxetine DPN trials")),
+         _ed50("duloxetine", 30.0, 5.0, 300.0, "assumed",
+               "assumed: half the usual dose (the trials with 0-10 differences found test "
+               "60 mg only)")),
     Drug("tramadol", "weak mu-opioid agonist and monoamine reuptake inhibitor",
          {"mor_agonist": 1.0, "sert_inhibition": 1.0}, (200.0, 400.0), 200.0, 14.0,
-         "titrated to a mean 210 mg/day (up to 400) over the first weeks (Harati 1998, "
-         "doi:10.1212/wnl.50.6.1842)",
-         _emax("tramadol", 0.3, "prior centre; calibrated to the tramadol DPN trial"),
+         "assumed: two weeks to the trial's mean dose of 210 mg/day (Harati 1998, "
+         "doi:10.1212/wnl.50.6.1842, titration schedule not retrieved)",
+         param("tramadol_emax", 0.3, "dimensionless", 0.0, 1.0, "assumed",
+               "assumed, not calibrated: its DPN trial (Harati 1998) reported a 0-4 scale "
+               "without arm means in the sources found",
+               "largest fraction of complete action of tramadol on its targets"),
          _ed50("tramadol", 100.0, 10.0, 1000.0, "assumed",
                "assumed: half the trial's mean dose (one trial dose only)")),
     Drug("alpha-lipoic-acid", "antioxidant (thioctic acid)", {"antioxidant_supplement": 1.0},
          (600.0, 1200.0, 1800.0), 600.0, 1.0,
-         "full oral dose from the first day (SYDNEY 2, Ziegler 2006, doi:10.2337/dc06-0216)",
+         "assumed: the full oral dose from the first day, as in SYDNEY 2 (Ziegler 2006, "
+         "doi:10.2337/dc06-0216)",
          _emax("alpha-lipoic-acid", 0.4,
                "prior centre; calibrated to the alpha-lipoic acid DPN trials"),
          _ed50("alpha-lipoic-acid", 300.0, 10.0, 5000.0, "calibrated",
                "prior centre (half the lowest tested dose); calibrated to the dose arms of "
                "SYDNEY 2")),
+    Drug("oxycodone", "mu-opioid agonist (controlled release)", {"mor_agonist": 1.0}, (37.0,),
+         37.0, 14.0,
+         "dose raised every 3 days as needed to a mean 37 mg/day (Gimbel 2003, Neurology "
+         "60:927; evidence/data/TRIALS.md); two weeks assumed",
+         _emax("oxycodone", 0.2, "prior centre; calibrated to the oxycodone DPN trial"),
+         _ed50("oxycodone", 20.0, 2.0, 200.0, "assumed",
+               "assumed: about half the trial's mean dose (one trial dose only)")),
 )
 
 
@@ -148,8 +158,11 @@ def _calibrated(drug: Drug) -> Drug:
                      drug.emax.high, "calibrated", where, drug.emax.description)
     ed50 = drug.ed50
     if "ed50" in fit:
+        shape = ("" if fit.get("doses_fitted", 2) >= 2 else
+                 "; one dose tested, so the dose-response shape rests on the prior "
+                 f"(log-normal around {ed50.value:g} mg/day, SD 1 on the log scale)")
         ed50 = Parameter(ed50.name, fit["ed50"], ed50.unit, ed50.low, ed50.high,
-                         "calibrated", where, ed50.description)
+                         "calibrated", where + shape, ed50.description)
     return Drug(drug.name, drug.description, drug.targets, drug.doses_mg_day,
                 drug.usual_dose_mg_day, drug.titration_days, drug.titration_source, emax, ed50)
 
