@@ -47,9 +47,16 @@ import numpy as np
 from scipy.optimize import minimize
 
 from exerpain.design.analysis import window_means
-from exerpain.design.reporting import DEFAULTS, Reporting, fluctuation, report
+from exerpain.design.reporting import DEFAULTS, Reporting, report
 from exerpain.design.spec import validated
-from exerpain.design.trial import _in_lanes, _jumps, _treatment_solver, plan_arms, screen
+from exerpain.design.trial import (
+    _broadcast,
+    _in_lanes,
+    _jumps,
+    _treatment_solver,
+    plan_arms,
+    screen,
+)
 from exerpain.evidence.load import load_trials
 from exerpain.evidence.meta import pool
 from exerpain.model.calibrated import posterior_draws
@@ -283,16 +290,15 @@ def drug_table(pp: PatientPool, drug: str) -> np.ndarray:
                         "arms": [{"name": "placebo", "control": True}, {"name": "drug"}]})
     plan = plan_arms(design, model, None)[0]
     end = float(pp.days)
+    n = len(pp.pool.baseline)
     out = []
     for a in GRID:
         dosing = no_dosing(model.target_names)._replace(
             fraction={t: jnp.asarray(a * d.targets.get(t, 0.0)) for t in model.target_names},
             titration={t: jnp.asarray(max(1.0, d.titration_days)) for t in model.target_names},
             start=jnp.asarray(0.0), stop=jnp.asarray(end + 1.0))
-        n = len(pp.pool.baseline)
-        inputs = jax.tree_util.tree_map(
-            lambda x: jnp.broadcast_to(jnp.asarray(x), (n,)),
-            plan.prepared.inputs._replace(dosing=dosing))._replace(params=pp.pool.params)
+        inputs = _broadcast(plan.prepared.inputs._replace(dosing=dosing),
+                            n)._replace(params=pp.pool.params)
         values, code = _in_lanes(_treatment_solver(model, pp.days), n, inputs,
                                  jnp.asarray(pp.pool.y0), _jumps(inputs))
         if np.any(code != 0):

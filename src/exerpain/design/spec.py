@@ -77,8 +77,9 @@ class Adherence(_Strict):
     @model_validator(mode="after")
     def _beta(self) -> Adherence:
         if self.mean < 1.0 and self.sd ** 2 >= self.mean * (1.0 - self.mean):
+            largest = math.sqrt(self.mean * (1 - self.mean))
             raise ValueError(f"sd ({self.sd:g}) too large for mean {self.mean:g}: a Beta "
-                             f"distribution needs sd < {math.sqrt(self.mean * (1 - self.mean)):.3f}")
+                             f"distribution needs sd < {largest:.3f}")
         return self
 
 

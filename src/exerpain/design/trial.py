@@ -142,7 +142,8 @@ def _in_lanes(fn: Callable, n: int, *batched, shared=()):
         pad = np.concatenate([idx, np.full(lanes - len(idx), idx[0])])
         args = [jax.tree_util.tree_map(lambda x, pad=pad: x[pad], b) for b in batched]
         res = fn(*args, *shared)
-        outs.append(jax.tree_util.tree_map(lambda r, k=len(idx): np.asarray(r)[:k], res))
+        kept = len(idx)
+        outs.append(jax.tree_util.tree_map(lambda r, k=kept: np.asarray(r)[:k], res))
     return jax.tree_util.tree_map(lambda *xs: np.concatenate(xs), *outs)
 
 
