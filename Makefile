@@ -33,6 +33,7 @@ bench: setup
 	$(BIN)/python benchmarks/single_simulation.py
 	$(BIN)/python benchmarks/throughput.py
 	$(BIN)/python benchmarks/calibration_gradient.py
+	$(BIN)/python benchmarks/trial_throughput.py
 
 clean:
 	rm -rf $(VENV) exerpain-demo

@@ -49,6 +49,21 @@ REPORTING_PARAMETERS: tuple[Parameter, ...] = (
 DEFAULTS = {p.name: p.value for p in REPORTING_PARAMETERS}
 
 
+def reporting_parameters() -> tuple[tuple[str, Parameter], ...]:
+    """``("reporting", Parameter)`` rows with the shipped placebo fit applied."""
+    from exerpain.model.pharmacology import shipped_fit
+
+    fitted = shipped_values()
+    rows = []
+    for p in REPORTING_PARAMETERS:
+        if p.name in fitted:
+            where = ", ".join(shipped_fit()["placebo"]["fitted_to"])
+            p = Parameter(p.name, fitted[p.name], p.unit, p.low, p.high, "calibrated",
+                          f"calibrated to {where} (model/data/drugs.json)", p.description)
+        rows.append(("reporting", p))
+    return tuple(rows)
+
+
 def shipped_values() -> dict:
     """The placebo fit shipped with the drug calibration (``model/data/drugs.json``)."""
     from exerpain.model.pharmacology import shipped_fit

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from exerpain.model.conditions import CONDITIONS
 from exerpain.model.interventions import INTERVENTIONS
+from exerpain.design.reporting import reporting_parameters
 from exerpain.model.parameters import provenance_counts
+from exerpain.model.pharmacology import drug_parameters
 from exerpain.model.protocols import PRESETS
 from exerpain.model.registry import Model
 
 
 def parameter_rows(model: Model | None = None) -> list[dict]:
+    """The model's parameters, then the drugs' (``pharmacology``) and the virtual trials'
+    reporting parameters (``reporting``: placebo response, diary fluctuation)."""
     model = model or Model.default()
+    table = [*model.parameter_table(), *drug_parameters(), *reporting_parameters()]
     return [
         {"group": group, "name": p.name, "value": p.value, "unit": p.unit, "low": p.low,
          "high": p.high, "kind": p.kind, "provenance": p.provenance,
          "description": p.description}
-        for group, p in model.parameter_table()
+        for group, p in table
     ]
 
 

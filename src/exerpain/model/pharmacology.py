@@ -37,6 +37,7 @@ from exerpain.model.mechanisms.base import param
 from exerpain.model.parameters import Parameter
 
 FILE = "drugs.json"
+AT_BOUND = 0.99  # an emax fitted above this sits at its bound (reported in its provenance)
 NO_DRUG_DAY = 1.0e4  # day; start and stop of a run without drugs (after every run ends)
 
 
@@ -154,8 +155,10 @@ def _calibrated(drug: Drug) -> Drug:
     if not fit:
         return drug
     where = f"calibrated to {', '.join(fit['fitted_to'])} (data/{FILE})"
+    bound = ("; at its upper bound: the model reaches the trials' effect only with complete "
+             "action on the target" if fit["emax"] > AT_BOUND else "")
     emax = Parameter(drug.emax.name, fit["emax"], drug.emax.unit, drug.emax.low,
-                     drug.emax.high, "calibrated", where, drug.emax.description)
+                     drug.emax.high, "calibrated", where + bound, drug.emax.description)
     ed50 = drug.ed50
     if "ed50" in fit:
         shape = ("" if fit.get("doses_fitted", 2) >= 2 else
