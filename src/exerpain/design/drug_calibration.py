@@ -10,10 +10,13 @@ with the same diary noise and placebo draws (common random numbers), without dro
 difference between two arms is the expected difference of a large trial, with little Monte
 Carlo error.
 
-1. Placebo: ``placebo_fraction_mean`` and ``placebo_fraction_sd`` by weighted least squares
-   to the pooled placebo-arm change and >= 50% responder rate of painful-DPN trials
-   (Frisaldi 2023). The placebo arm's true NRS does not move in the model (an established
-   neuropathy at steady state), so this needs no solve.
+1. Placebo and diary noise: ``placebo_fraction_mean``, ``placebo_fraction_sd`` and
+   ``diary_slow_sd`` by weighted least squares to the pooled placebo-arm change and >= 50%
+   responder rate of painful-DPN trials (Frisaldi 2023) and the placebo arms' SD of change
+   (the pregabalin trials' LS-mean SEs x sqrt(n)). The pool is screened without selection
+   and the inclusion rule (run-in mean >= 4) is applied to each candidate's diaries, so
+   regression to the mean follows the fitted noise. The placebo arm's true NRS does not
+   move in the model (an established neuropathy at steady state), so this needs no solve.
 2. Drugs: each drug's expected difference from placebo is tabulated on a grid of its action
    (fraction of complete action on its main target) and endpoint week, by solving the pool;
    ``emax`` (and ``ed50`` where its trials tested several doses) are fitted by weighted least
@@ -47,7 +50,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from exerpain.design.analysis import window_means
-from exerpain.design.reporting import DEFAULTS, Reporting, report
+from exerpain.design.reporting import DEFAULTS, Reporting, report, unit_fluctuation
 from exerpain.design.spec import validated
 from exerpain.design.trial import (
     _broadcast,
@@ -60,11 +63,12 @@ from exerpain.design.trial import (
 from exerpain.evidence.load import load_trials
 from exerpain.evidence.meta import pool
 from exerpain.model.calibrated import posterior_draws
-from exerpain.model.pharmacology import FILE, drugs, get_drug, no_dosing
+from exerpain.model.pharmacology import FILE, declared_drug, drugs, get_drug, no_dosing
 from exerpain.model.registry import Model
 from exerpain.precision import float64
 
-POOL = 600
+POOL = 900
+POSTERIOR_DRAWS = 64  # calibration-posterior draws the pool's patients take in turn
 SEED = 20261126
 GRID = np.array([0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.97])
 DEFAULT_WEEKS = 12  # endpoint week where a trial's row gives none (assumed)
@@ -134,6 +138,15 @@ def targets() -> list[CalTarget]:
                              "; ".join(x for x in (note, wnote) if x)))
 
     # placebo (fitted: Frisaldi 2023, painful DPN; the rest held out)
+    arms = t[(t.kind == "placebo") & t.change_se.notna() & t.n_analysed.notna()]
+    sds = arms.change_se * np.sqrt(arms.n_analysed)
+    out.append(CalTarget("pregabalin-trials-placebo-change-sd", "placebo_change_sd",
+                         float(sds.mean()), 0.1, 8, "pfz1008_014_richter2005",
+                         int(arms.row.iloc[0]), True,
+                         note=f"mean of SE x sqrt(n) over the {len(arms)} placebo arms with "
+                              f"both (rows {', '.join(str(r) for r in arms.row)}; LS-mean "
+                              "SEs, so a residual SD after baseline adjustment; computed); "
+                              "SE 0.1 assumed; 8 weeks assumed"))
     fr = _row(t, "frisaldi2023_pdn_placebo_meta")
     out.append(CalTarget("frisaldi2023-placebo-change", "placebo_change", fr.change_mean, 0.15,
                          12, fr.trial_id, int(fr.row), True,
@@ -207,29 +220,37 @@ def targets() -> list[CalTarget]:
 
 @dataclass
 class PatientPool:
-    """Eligible patients, their untreated run-in and fixed noise draws."""
+    """Unselected DPN patients, their untreated run-in and standard noise draws (so that the
+    noise SDs can be fitted, and who is eligible follows them)."""
 
     pool: object
     z_placebo: np.ndarray
+    slow: np.ndarray  # standard AR(1) paths, run-in and trial days
+    daily: np.ndarray  # standard daily errors
     run_in: int
     days: int
 
 
 def patient_pool(n: int = POOL, seed: int = SEED, weeks: int = 14) -> PatientPool:
-    """``n`` eligible DPN patients (run-in mean >= 4) of a ``weeks``-week placebo trial."""
+    """``n`` DPN patients of a ``weeks``-week trial, screened without selection (the
+    inclusion rule is applied in :func:`arm_outcomes`)."""
     design = validated({"name": "calibration", "condition": "dpn", "n_randomised": 2,
                         "weeks": {"run_in": 1, "treatment": weeks},
+                        "inclusion": {"baseline_pain_min": 0},
                         "arms": [{"name": "placebo", "control": True},
                                  {"name": "drug"}],
-                        "diary": {"placebo": False}})
+                        "diary": {"placebo": False, "noise": False}})
     model = Model.default()
     readout = model.default_params()["readout"]
-    reporting = Reporting.from_values(readout["nrs_noise_sd"], None, placebo=False)
+    reporting = Reporting.from_values(readout["nrs_noise_sd"], None, noise=False,
+                                      placebo=False)
     plans = plan_arms(design, model, None)
-    draws = posterior_draws(model.parameter_table(declared=True), 16, seed)
+    draws = posterior_draws(model.parameter_table(declared=True), POSTERIOR_DRAWS, seed)
     rng = np.random.default_rng(seed)
     pool_ = screen(design, model, plans[0], reporting, n, 0, jax.random.key(seed), draws, rng)
-    return PatientPool(pool_, rng.standard_normal(n), 7, 7 * weeks)
+    run_in, days = 7, 7 * weeks
+    slow, daily = unit_fluctuation(rng, n, run_in + days, DEFAULTS["diary_slow_days"])
+    return PatientPool(pool_, rng.standard_normal(n), slow, daily, run_in, days)
 
 
 def _reporting(values: dict) -> Reporting:
@@ -237,20 +258,27 @@ def _reporting(values: dict) -> Reporting:
     return Reporting.from_values(readout["nrs_noise_sd"], values)
 
 
+INCLUDED_FROM = 4.0  # run-in diary mean for inclusion, as in the trials
+
+
 def arm_outcomes(pp: PatientPool, true: np.ndarray, values: dict, weeks: int
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per patient, change from baseline at ``weeks`` and relative reduction, given their
-    true NRS over the trial days ``true`` (n, days) and the placebo ``values``."""
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Over the included patients (run-in mean >= 4): change from baseline at ``weeks``,
+    relative reduction and baseline, given every pool patient's true NRS over the trial
+    days ``true`` (n, days) and the reporting ``values``."""
     r = _reporting(values)
     p = pp.pool
     placebo = np.clip(r.placebo_mean + r.placebo_sd * pp.z_placebo, -0.5, 0.95)
     timeline = np.concatenate([p.run_in_true, true], axis=1)
     days = np.arange(1 - pp.run_in, pp.days + 1)
-    diary = report(timeline, days, placebo, np.ones(len(placebo)), p.noise[:, : len(days)], r)
+    noise = r.slow_sd * pp.slow + r.daily_sd * pp.daily
+    diary = report(timeline, days, placebo, np.ones(len(placebo)), noise, r)
     n = len(placebo)
+    baseline = diary[:, pp.run_in - 7: pp.run_in].mean(axis=1)
+    included = baseline >= INCLUDED_FROM
     end = window_means(diary, np.full(n, 7 * weeks), 7, 1 - pp.run_in)
-    change = end - p.baseline
-    return change, -change / p.baseline
+    change = (end - baseline)[included]
+    return change, -change / baseline[included], baseline[included]
 
 
 def untreated(pp: PatientPool) -> np.ndarray:
@@ -258,24 +286,44 @@ def untreated(pp: PatientPool) -> np.ndarray:
     return np.repeat(pp.pool.run_in_true[:, -1:], pp.days, axis=1)
 
 
+def _residual_sd(change: np.ndarray, baseline: np.ndarray) -> float:
+    """SD of change after regressing on baseline (what an LS mean's SE x sqrt(n) gives)."""
+    X = np.column_stack([np.ones(len(baseline)), baseline])
+    beta, *_ = np.linalg.lstsq(X, change, rcond=None)
+    resid = change - X @ beta
+    return float(np.sqrt(resid @ resid / (len(change) - 2)))
+
+
+PLACEBO_PARAMETERS = ("placebo_fraction_mean", "placebo_fraction_sd", "diary_slow_sd")
+PLACEBO_BOUNDS = ((-0.2, 0.6), (0.0, 1.0), (0.0, 3.0))
+
+
 def fit_placebo(pp: PatientPool, cal: list[CalTarget]) -> dict:
+    """Placebo mean and spread and the slow diary fluctuation, by weighted least squares to
+    the fitted placebo targets (change, >= 50% responders, SD of change)."""
     fitted = [c for c in cal if c.kind.startswith("placebo_") and c.fitted]
     base = untreated(pp)
 
     def predict(values: dict, c: CalTarget) -> float:
-        change, reduction = arm_outcomes(pp, base, values, c.weeks)
+        change, reduction, baseline = arm_outcomes(pp, base, values, c.weeks)
+        if c.kind == "placebo_change_sd":
+            return _residual_sd(change, baseline)
         return {"placebo_change": change.mean(), "placebo_r30": (reduction >= 0.3).mean(),
                 "placebo_r50": (reduction >= 0.5).mean()}[c.kind]
 
+    def as_values(x) -> dict:
+        return {name: float(np.clip(v, lo, hi)) for name, v, (lo, hi)
+                in zip(PLACEBO_PARAMETERS, x, PLACEBO_BOUNDS, strict=True)}
+
     def loss(x):
-        values = {"placebo_fraction_mean": x[0], "placebo_fraction_sd": abs(x[1])}
+        values = as_values(x)
         return sum(((predict(values, c) - c.value) / c.se) ** 2 for c in fitted)
 
     best = min((minimize(loss, x0, method="Nelder-Mead",
-                         options={"xatol": 1e-4, "fatol": 1e-6, "maxiter": 400})
-                for x0 in ([0.15, 0.2], [0.25, 0.3])), key=lambda r: r.fun)
-    values = {"placebo_fraction_mean": float(best.x[0]),
-              "placebo_fraction_sd": float(abs(best.x[1]))}
+                         options={"xatol": 1e-4, "fatol": 1e-6, "maxiter": 600})
+                for x0 in ([0.15, 0.2, 0.8], [0.25, 0.4, 0.5], [0.1, 0.6, 1.2])),
+               key=lambda r: r.fun)
+    values = as_values(best.x)
     return {"values": values, "loss": float(best.fun),
             "predict": lambda c: predict(values, c)}
 
@@ -328,7 +376,7 @@ def _ed50(drug, log_shift: float) -> float:
 
 def fit_drug(pp: PatientPool, drug: str, table: np.ndarray, cal: list[CalTarget],
              placebo: dict) -> dict:
-    d = get_drug(drug)
+    d = declared_drug(drug)  # priors centred on the declared values, not a previous fit
     mine = [c for c in cal if c.drug == drug]
     fitted = [c for c in mine if c.fitted]
     tau2 = _between_trial_variance(cal, drug)
@@ -341,8 +389,8 @@ def fit_drug(pp: PatientPool, drug: str, table: np.ndarray, cal: list[CalTarget]
             arms = [arm_outcomes(pp, table[k], placebo, weeks) for k in range(len(GRID))]
             change = np.array([a[0].mean() for a in arms])
             r50 = np.array([(a[1] >= 0.5).mean() for a in arms])
-            cache[weeks] = (change - change[0], (change - change[0]) / pp.pool.baseline.mean(),
-                            r50)
+            baseline = arms[0][2].mean()
+            cache[weeks] = (change - change[0], (change - change[0]) / baseline, r50)
         return cache[weeks]
 
     def predict(c: CalTarget, emax: float, ed50: float) -> float:
@@ -392,7 +440,8 @@ def calibrate(n: int = POOL, seed: int = SEED, progress=print) -> dict:
         if c.kind.startswith("placebo_"):
             value = placebo["predict"](c)
             placebo_rows.append({**asdict(c), "model": value, "z": (value - c.value) / c.se})
-    record = {"placebo": {**placebo["values"], "fitted_to": ["frisaldi2023_pdn_placebo_meta"],
+    fitted_to = sorted({c.trial_id for c in cal if c.kind.startswith("placebo_") and c.fitted})
+    record = {"placebo": {**placebo["values"], "fitted_to": fitted_to,
                           "loss": placebo["loss"], "targets": placebo_rows},
               "drugs": {}, "pool": n, "seed": seed}
     for drug in sorted({c.drug for c in cal if c.drug}):

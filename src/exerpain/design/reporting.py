@@ -39,8 +39,9 @@ REPORTING_PARAMETERS: tuple[Parameter, ...] = (
     param("placebo_onset_days", 7.0, "day", 0.5, 42.0, "assumed",
           "placebo responses in neuropathic-pain trials appear within the first weeks of "
           "treatment; time constant assumed", "time constant of the placebo response"),
-    param("diary_slow_sd", 0.8, "NRS points", 0.0, 3.0, "assumed",
-          "slow (week-scale) fluctuation of a patient's average pain; size assumed",
+    param("diary_slow_sd", 0.8, "NRS points", 0.0, 3.0, "calibrated",
+          "prior centre; calibrated to the SD of change of placebo arms of painful-DPN "
+          "trials (data/drugs.json)",
           "SD of the slow fluctuation of daily pain"),
     param("diary_slow_days", 14.0, "day", 1.0, 120.0, "assumed",
           "correlation time of the slow fluctuation; assumed",
@@ -103,18 +104,25 @@ def placebo_fractions(rng: np.random.Generator, n: int, r: Reporting) -> np.ndar
     return np.clip(r.placebo_mean + r.placebo_sd * rng.standard_normal(n), -0.5, 0.95)
 
 
+def unit_fluctuation(rng: np.random.Generator, n: int, days: int, slow_days: float
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """(n, days) standard stationary AR(1) paths (correlation time ``slow_days``) and
+    standard daily errors; :func:`fluctuation` scales them."""
+    phi = np.exp(-1.0 / slow_days)
+    slow = np.empty((n, days))
+    slow[:, 0] = rng.standard_normal(n)
+    shocks = rng.standard_normal((n, days)) * np.sqrt(1.0 - phi ** 2)
+    for t in range(1, days):
+        slow[:, t] = phi * slow[:, t - 1] + shocks[:, t]
+    return slow, rng.standard_normal((n, days))
+
+
 def fluctuation(rng: np.random.Generator, n: int, days: int, r: Reporting) -> np.ndarray:
     """(n, days) slow AR(1) fluctuation plus daily rating error (zeros without noise)."""
     if not r.noise:
         return np.zeros((n, days))
-    phi = np.exp(-1.0 / r.slow_days)
-    innovation = r.slow_sd * np.sqrt(1.0 - phi ** 2)
-    slow = np.empty((n, days))
-    slow[:, 0] = r.slow_sd * rng.standard_normal(n)
-    shocks = rng.standard_normal((n, days))
-    for t in range(1, days):
-        slow[:, t] = phi * slow[:, t - 1] + innovation * shocks[:, t]
-    return slow + r.daily_sd * rng.standard_normal((n, days))
+    slow, daily = unit_fluctuation(rng, n, days, r.slow_days)
+    return r.slow_sd * slow + r.daily_sd * daily
 
 
 def report(true_nrs: np.ndarray, day: np.ndarray, placebo: np.ndarray, expectation: np.ndarray,

@@ -75,9 +75,12 @@ class ArmPlan:
 
 
 def plan_arms(design: TrialDesign, model: Model, base: Path | None) -> list[ArmPlan]:
-    """Each arm's inputs: its programme from day 0 to the end of treatment, its drugs
-    titrated from day 0, its blockades, over ``design.days`` days."""
-    end = 7.0 * design.weeks.treatment
+    """Each arm's inputs: its programme from day 0 through the last day of treatment, its
+    drugs titrated from day 0 through that day, its blockades, over ``design.days`` days.
+    (Inputs act on ``[start, stop)``; the last treatment day is ``7 x weeks``, so they stop
+    the day after: a drug stopped on the endpoint's last day would be missing from its
+    reading.)"""
+    end = 7.0 * design.weeks.treatment + 1.0
     plans = []
     for arm in design.arms:
         try:
@@ -394,7 +397,7 @@ def simulate_trials(design: TrialDesign, replicates: int, seed: int, base: Path 
         for a, plan in enumerate(plans):
             mine = arm_of == a
             adherence[mine] = _adherence(rng, plan.arm, pool.covariates["adherence"][mine])
-            quit[mine] = _quit_day(rng, plan.arm, int(mine.sum()), float(end))
+            quit[mine] = _quit_day(rng, plan.arm, int(mine.sum()), float(end) + 1.0)
             expectation[mine] = plan.arm.expectation
         true, code = _solve_treatment(model, plans, pool, arm_of, adherence, quit, design.days)
         code = np.maximum(code, pool.status)

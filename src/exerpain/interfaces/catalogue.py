@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from exerpain.design.reporting import reporting_parameters
 from exerpain.model.conditions import CONDITIONS
 from exerpain.model.interventions import INTERVENTIONS
-from exerpain.design.reporting import reporting_parameters
 from exerpain.model.parameters import provenance_counts
 from exerpain.model.pharmacology import drug_parameters
 from exerpain.model.protocols import PRESETS

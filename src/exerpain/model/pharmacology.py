@@ -176,6 +176,14 @@ def drugs() -> dict[str, Drug]:
     return {d.name: _calibrated(d) for d in _DECLARED}
 
 
+def declared_drug(name: str) -> Drug:
+    """A drug with its declared values (the calibration's prior centres)."""
+    for drug in _DECLARED:
+        if drug.name == name:
+            return drug
+    raise InputError(f"drug: unknown name {name!r}; allowed: {', '.join(drugs())}")
+
+
 def get_drug(name: str) -> Drug:
     try:
         return drugs()[name]
