@@ -102,6 +102,23 @@ def test_a_drug_beside_exercise_relieves_more_than_either_alone():
                                                r["duloxetine"]["model_difference"]) - 0.1
 
 
+def test_after_the_programme_stops_the_effect_fades():
+    """With a 12-week follow-up the endpoint at its end shows less of the exercise effect than
+    the end of treatment (detraining), in the model's own noise-free difference."""
+    quiet = {"noise": False, "rounding": False, "placebo": False}
+    arms = [{"name": "usual care", "control": True}, {"name": "exercise", "protocol": EXERCISE}]
+    at = {}
+    for when in ("end_of_treatment", "end_of_follow_up"):
+        d = validated(design(n_randomised=40, arms=arms, diary=quiet,
+                             weeks={"run_in": 1, "treatment": 12, "follow_up": 12},
+                             analysis={"endpoint_at": when, "estimator": "change",
+                                       "missing": "completers"}))
+        at[when] = simulate_trials(d, 1, 6).replicates[0].comparisons["exercise"]
+    assert at["end_of_treatment"]["model_difference"] < -0.2
+    assert at["end_of_follow_up"]["model_difference"] > at["end_of_treatment"][
+        "model_difference"] + 0.1
+
+
 def test_ancova_matches_statsmodels():
     rng = np.random.default_rng(0)
     n = 90
@@ -155,6 +172,7 @@ def test_missing_data_rules():
      "arms.0.dropout.rate"),
     ({"weeks": {"treatment": 1}, "analysis": {"endpoint_days": 14}}, "endpoint_days"),
     ({"condition": "cci"}, "condition"),
+    ({"analysis": {"endpoint_at": "end_of_follow_up"}}, "follow_up"),
 ])
 def test_a_bad_design_is_one_error_naming_the_field(tmp_path, change, field):
     path = tmp_path / "design.yaml"

@@ -30,7 +30,8 @@ ROWS = {name: list(csv.reader(io.StringIO(raw.decode("utf-8"))))
         for name, raw in ORIGINAL.items()}
 # Each table's loader; studies.csv is loaded through findings (which also checks study_id).
 LOADERS = {"studies.csv": evidence.load_findings, "outcomes.csv": evidence.load_outcomes,
-           "findings.csv": evidence.load_findings, "timecourses.csv": evidence.load_timecourses}
+           "findings.csv": evidence.load_findings, "timecourses.csv": evidence.load_timecourses,
+           "trials.csv": evidence.load_trials}
 REQUIRED_NUMBERS = {"outcomes.csv": ("effect",), "timecourses.csv": ("day",)}
 
 cells = st.one_of(

@@ -175,7 +175,13 @@ class Diary(_Strict):
 
 
 class Analysis(_Strict):
+    """The primary endpoint (mean of the last ``endpoint_days`` daily ratings before the end
+    of treatment, or of follow-up with ``endpoint_at: end_of_follow_up``: what is left of
+    the effect after the programme and drugs stop), the estimator, the handling of missing
+    data and the significance level."""
+
     endpoint_days: int = Field(default=7, ge=1, le=28)
+    endpoint_at: Literal["end_of_treatment", "end_of_follow_up"] = "end_of_treatment"
     estimator: Literal["ancova", "change"] = "ancova"
     missing: Literal["completers", "locf", "multiple_imputation"] = "locf"
     imputations: int = Field(default=20, ge=2, le=200)
@@ -221,6 +227,9 @@ class TrialDesign(_Strict):
         if self.analysis.endpoint_days > 7 * self.weeks.treatment:
             raise ValueError(f"analysis.endpoint_days ({self.analysis.endpoint_days}) is "
                              f"longer than the treatment ({self.weeks.treatment} weeks)")
+        if self.analysis.endpoint_at == "end_of_follow_up" and self.weeks.follow_up == 0:
+            raise ValueError("analysis.endpoint_at: end_of_follow_up needs follow-up weeks "
+                             "(weeks.follow_up is 0)")
         if self.analysis.endpoint_days > 7 * self.weeks.run_in:
             raise ValueError(f"analysis.endpoint_days ({self.analysis.endpoint_days}) is "
                              f"longer than the run-in ({self.weeks.run_in} weeks)")
@@ -229,6 +238,13 @@ class TrialDesign(_Strict):
     @property
     def control(self) -> Arm:
         return next(a for a in self.arms if a.control)
+
+    @property
+    def endpoint_day(self) -> int:
+        """Last day of the primary endpoint's window (day 0 = randomisation)."""
+        if self.analysis.endpoint_at == "end_of_follow_up":
+            return self.days
+        return 7 * self.weeks.treatment
 
     @property
     def days(self) -> int:

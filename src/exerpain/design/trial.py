@@ -413,8 +413,8 @@ def simulate_trials(design: TrialDesign, replicates: int, seed: int, base: Path 
             rows = slice(r * n, (r + 1) * n)
             result, tables = _replicate(design, plans, rng, arm_of[rows], pool.baseline[rows],
                                         diary[rows], timeline[rows], code[rows], control, run_in,
-                                        end, e, r == 0 and g0 == 0, pool, rows, adherence[rows],
-                                        placebo[rows], days)
+                                        design.endpoint_day, e, r == 0 and g0 == 0, pool,
+                                        rows, adherence[rows], placebo[rows], days)
             results.append(result)
             if tables is not None:
                 first_tables = tables
@@ -425,7 +425,8 @@ def simulate_trials(design: TrialDesign, replicates: int, seed: int, base: Path 
 
 def _replicate(design, plans, rng, arm_of, baseline, diary, timeline, code, control, run_in, end,
                e, keep_tables, pool, rows, adherence, placebo, days):
-    """Dropout and analysis of one replicate."""
+    """Dropout and analysis of one replicate; ``end`` is the endpoint's last day (patients
+    who stay until then completed)."""
     n = len(arm_of)
     drop_day = np.full(n, end)
     reason = np.zeros(n, dtype=int)

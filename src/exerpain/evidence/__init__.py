@@ -12,6 +12,7 @@ from exerpain.evidence.load import (
     load_outcomes,
     load_studies,
     load_timecourses,
+    load_trials,
     with_citations,
 )
 from exerpain.evidence.meta import (
@@ -31,6 +32,7 @@ __all__ = [
     "clear_cache",
     "load_findings",
     "load_timecourses",
+    "load_trials",
     "load_outcomes",
     "load_studies",
     "pool",
