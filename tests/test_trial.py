@@ -32,9 +32,9 @@ def design(**changes) -> dict:
 
 @pytest.fixture(scope="module")
 def null_trials():
-    """400 replicate trials of two identical usual-care arms (n = 40), with noise, rounding,
+    """400 replicate trials of two identical usual-care arms (n = 30), with noise, rounding,
     placebo and 10% dropout, analysed by ANCOVA with LOCF."""
-    d = validated(design(n_randomised=40)).null()
+    d = validated(design(n_randomised=30)).null()
     return d, simulate_trials(d, 400, 11)
 
 
@@ -68,7 +68,7 @@ def test_inclusion_on_the_run_in_creates_regression_to_the_mean(null_trials):
 
 def test_power_rises_with_n():
     d = validated(design())
-    powers = [summarise(d.with_n(n), simulate_trials(d.with_n(n), 60, 3), 60, 3)["power"]
+    powers = [summarise(d.with_n(n), simulate_trials(d.with_n(n), 40, 3), 40, 3)["power"]
               for n in (16, 64)]
     assert powers[1] > powers[0] + 0.2, powers
 
@@ -209,9 +209,9 @@ def test_example_prints_a_valid_design_and_the_cli_writes_its_results(tmp_path):
 
 
 def test_titrated_dosing_agrees_with_scipy_lsoda(model):
-    """A drug titrated from day 0 and stopped on day 56 (the dosing input of trials), solved by
-    the diffrax engine and by scipy's LSODA restarted at the dosing jumps: within 1e-4
-    relative on every observable, every day."""
+    """A drug titrated from day 0 and stopped on day 42 of 112 (the dosing input of trials),
+    solved by the diffrax engine and by scipy's LSODA restarted at the dosing jumps: within
+    1e-4 relative on every observable, every day."""
     import dataclasses
 
     from exerpain.model.pharmacology import dosing_inputs
@@ -219,12 +219,13 @@ def test_titrated_dosing_agrees_with_scipy_lsoda(model):
     from exerpain.simulate.scenario import Scenario
     from exerpain.simulate.solve import solve
 
-    base = Scenario.create(condition="dpn", protocol="aerobic-moderate", days=84).build(model)
-    dosing = dosing_inputs([("pregabalin", 300), ("duloxetine", 60)], 0.0, 56.0,
+    # the default DPN length (112 days): the compiled solve is shared with test_invariants
+    base = Scenario.create(condition="dpn").build(model)
+    dosing = dosing_inputs([("pregabalin", 300), ("duloxetine", 60)], 0.0, 42.0,
                            model.target_names)
     prepared = dataclasses.replace(
         base, inputs=base.inputs._replace(dosing=dosing),
-        jump_ts=np.sort(np.concatenate([base.jump_ts, [0.0, 56.0]])))
+        jump_ts=np.sort(np.concatenate([base.jump_ts, [0.0, 42.0]])))
     ours = solve([prepared], model)
     ref = solve_reference(prepared, model)
     for name, values in ours.observables.items():
@@ -233,8 +234,8 @@ def test_titrated_dosing_agrees_with_scipy_lsoda(model):
     nrs = ours.observables["nrs"][0]
     undosed = solve([base], model).observables["nrs"][0]
     assert nrs[0] == pytest.approx(undosed[0])  # nothing before the first dose
-    assert nrs[56] < undosed[56] - 0.5  # the drugs act
-    assert nrs[84] - undosed[84] > (nrs[56] - undosed[56]) / 2  # and wear off after day 56
+    assert nrs[42] < undosed[42] - 0.5  # the drugs act
+    assert nrs[112] - undosed[112] > (nrs[42] - undosed[42]) / 2  # and wear off after day 42
 
 
 def test_the_shipped_drug_calibration_fits_its_trials():
