@@ -83,6 +83,7 @@ def _run(spec, base, replicates, seed, null, power, folder):
     summary = summarise(spec, result, replicates, seed, null)
     if power is not None:
         summary["n_per_arm"] = found["n_per_arm"]
+        summary["target_power"] = power
         summary["power_search"] = found["evaluated"]
     if folder is not None:
         write_trial(folder, spec, result, summary)
@@ -105,6 +106,12 @@ def _print(s: dict) -> None:
                f"(+/- {_fmt(s['power_mc_se'], '.3f')}) at alpha {s['alpha']:g}; difference "
                f"{_fmt(d['mean'])} NRS points vs {s['control']} (95% of trials "
                f"{_fmt(d['ci95'][0])} to {_fmt(d['ci95'][1])}); SMD {_fmt(s['smd']['mean'])}")
+    for name, c in s["comparisons"].items():
+        if name != s["primary_comparison"]:
+            typer.echo(f"  {name} vs {s['control']}: power {_fmt(c['power'])}, difference "
+                       f"{_fmt(c['difference']['mean'])} (95% of trials "
+                       f"{_fmt(c['difference']['ci95'][0])} to "
+                       f"{_fmt(c['difference']['ci95'][1])})")
     for name, a in s["arms"].items():
         typer.echo(f"  {name}: randomised {_fmt(a['n_randomised'], '.1f')}, dropped out "
                    f"{_fmt(a['dropped_out'], '.1f')}, analysed {_fmt(a['n_analysed'], '.1f')}; "
@@ -113,7 +120,9 @@ def _print(s: dict) -> None:
                    + ("" if a["control"] else f"; NNT50 {_fmt(a['nnt50'], '.1f')}"))
     if "n_per_arm" in s:
         n = s["n_per_arm"]
-        typer.echo(f"n per arm for power {s['power_search'] and 'target'}: {n['estimate']} "
-                   f"(95% {n['ci95'][0]}-{n['ci95'][1]}, {n['method']})")
+        tried = ", ".join(f"{p['n_per_arm']}: {p['power']:.2f}" for p in s["power_search"])
+        typer.echo(f"n per arm for power {s['target_power']:g}: {n['estimate']} (95% "
+                   f"{n['ci95'][0]}-{n['ci95'][1]}, {n['method']}; power by n per arm: "
+                   f"{tried})")
     if s["failed_patients"]:
         typer.echo(f"failed patients: {s['failed_patients']} ({s['failure_reasons']})")
