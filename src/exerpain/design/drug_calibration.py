@@ -244,10 +244,9 @@ def patient_pool(n: int = POOL, seed: int = SEED, weeks: int = 14) -> PatientPoo
     readout = model.default_params()["readout"]
     reporting = Reporting.from_values(readout["nrs_noise_sd"], None, noise=False,
                                       placebo=False)
-    plans = plan_arms(design, model, None)
     draws = posterior_draws(model.parameter_table(declared=True), POSTERIOR_DRAWS, seed)
     rng = np.random.default_rng(seed)
-    pool_ = screen(design, model, plans[0], reporting, n, 0, jax.random.key(seed), draws, rng)
+    pool_ = screen(design, model, reporting, n, 0, jax.random.key(seed), draws, rng)
     run_in, days = 7, 7 * weeks
     slow, daily = unit_fluctuation(rng, n, run_in + days, DEFAULTS["diary_slow_days"])
     return PatientPool(pool_, rng.standard_normal(n), slow, daily, run_in, days)

@@ -230,9 +230,6 @@ class TrialDesign(_Strict):
         if self.analysis.endpoint_at == "end_of_follow_up" and self.weeks.follow_up == 0:
             raise ValueError("analysis.endpoint_at: end_of_follow_up needs follow-up weeks "
                              "(weeks.follow_up is 0)")
-        if self.analysis.endpoint_days > 7 * self.weeks.run_in:
-            raise ValueError(f"analysis.endpoint_days ({self.analysis.endpoint_days}) is "
-                             f"longer than the run-in ({self.weeks.run_in} weeks)")
         return self
 
     @property

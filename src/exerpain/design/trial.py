@@ -198,17 +198,20 @@ def _covariate_ok(design: TrialDesign, covs: dict[str, np.ndarray]) -> np.ndarra
     return ok
 
 
-def screen(design: TrialDesign, model: Model, plan: ArmPlan, reporting: Reporting,
-           needed: int, first_id: int, key, draws: dict, rng: np.random.Generator) -> Pool:
-    """Screen patients ``first_id, first_id + 1, ...`` until ``needed`` are eligible."""
+def screen(design: TrialDesign, model: Model, reporting: Reporting, needed: int,
+           first_id: int, key, draws: dict, rng: np.random.Generator) -> Pool:
+    """Screen patients ``first_id, first_id + 1, ...`` until ``needed`` are eligible. The
+    run-in is untreated whatever the arms hold (no programme, drug or blockade before
+    randomisation)."""
+    untreated = Scenario.create(condition=design.condition, days=design.days).build(model)
     condition = get_condition(design.condition)
     defaults = model.default_params()
     run_in_days = np.arange(-7 * design.weeks.run_in + 1, 1, dtype=float)
-    t0 = plan.prepared.t0
+    t0 = untreated.t0
     save = np.unique(np.maximum(run_in_days, t0))
     column = np.searchsorted(save, np.maximum(run_in_days, t0))
-    solver = _screen_solver(model, plan.prepared.steady_start, len(save))
-    sedentary = plan.prepared.inputs._replace(dosing=no_dosing(model.target_names))
+    solver = _screen_solver(model, untreated.steady_start, len(save))
+    sedentary = untreated.inputs._replace(dosing=no_dosing(model.target_names))
     width = len(run_in_days) + design.days
     found: list[Pool] = []
     n_found, screened, next_id = 0, 0, first_id
@@ -237,8 +240,7 @@ def screen(design: TrialDesign, model: Model, plan: ArmPlan, reporting: Reportin
         noise = fluctuation(rng, len(idx), width, reporting)
         diary = report(true, run_in_days, np.zeros(len(idx)), np.zeros(len(idx)),
                        noise[:, : len(run_in_days)], reporting)
-        baseline = diary[:, -design.analysis.endpoint_days:].mean(axis=1)
-        baseline = diary[:, -7:].mean(axis=1) if len(run_in_days) >= 7 else baseline
+        baseline = diary[:, -7:].mean(axis=1)  # the last run-in week (run-in >= 1 week)
         eligible = ((baseline >= inc.baseline_pain_min) & (baseline <= inc.baseline_pain_max)
                     & (code == 0))
         keep = np.flatnonzero(eligible)[: needed - n_found]
@@ -386,8 +388,7 @@ def simulate_trials(design: TrialDesign, replicates: int, seed: int, base: Path 
     for g0 in range(0, replicates, per_group):
         group = min(per_group, replicates - g0)
         rng = np.random.default_rng([seed, g0])
-        pool = screen(design, model, plans[control], reporting, group * n, next_id, key, draws,
-                      rng)
+        pool = screen(design, model, reporting, group * n, next_id, key, draws, rng)
         next_id = int(pool.ids.max()) + 1 + SCREEN_BLOCK
         screened += pool.screened
         arm_of = np.concatenate([allocate(rng, n, weights) for _ in range(group)])
