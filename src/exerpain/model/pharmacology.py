@@ -13,11 +13,13 @@ stays at steady state (:class:`DosingInputs`): "a simple pharmacokinetic input (
 titration as in the trials, steady exposure after)". Days-scale absorption and elimination
 (half-lives of hours) are not resolved; the model runs on days.
 
-``emax`` is calibrated to the drug's placebo-controlled trials in painful diabetic
-neuropathy through the virtual trial (:mod:`exerpain.design.drug_calibration`, shipped in
-``data/drugs.json``); ``ed50`` is fitted too where the trials tested several doses, and is
-otherwise an assumption stated below. Combinations with exercise follow from the model:
-exercise and the drug act on the same states, nothing is added by rule.
+``emax`` and ``ed50`` are calibrated to the drug's placebo-controlled trials in painful
+diabetic neuropathy through virtual trials (:mod:`exerpain.design.drug_calibration`, shipped
+in ``data/drugs.json``), ``ed50`` under a log-normal prior around its declared value: where
+the trials tested one dose, the shape of the dose-response rests on that prior (its
+provenance says so). Tramadol is not calibrated (see its ``emax``). Combinations with
+exercise follow from the model: exercise and the drug act on the same states, nothing is
+added by rule.
 """
 
 from __future__ import annotations
