@@ -53,7 +53,6 @@ from exerpain.design.analysis import window_means
 from exerpain.design.reporting import DEFAULTS, Reporting, report, unit_fluctuation
 from exerpain.design.spec import validated
 from exerpain.design.trial import (
-    _broadcast,
     _in_lanes,
     _jumps,
     _treatment_solver,
@@ -66,6 +65,7 @@ from exerpain.model.calibrated import posterior_draws
 from exerpain.model.pharmacology import FILE, declared_drug, drugs, get_drug, no_dosing
 from exerpain.model.registry import Model
 from exerpain.precision import float64
+from exerpain.simulate.engine import broadcast
 
 POOL = 900
 POSTERIOR_DRAWS = 64  # calibration-posterior draws the pool's patients take in turn
@@ -344,7 +344,7 @@ def drug_table(pp: PatientPool, drug: str) -> np.ndarray:
             fraction={t: jnp.asarray(a * d.targets.get(t, 0.0)) for t in model.target_names},
             titration={t: jnp.asarray(max(1.0, d.titration_days)) for t in model.target_names},
             start=jnp.asarray(0.0), stop=jnp.asarray(end + 1.0))
-        inputs = _broadcast(plan.prepared.inputs._replace(dosing=dosing),
+        inputs = broadcast(plan.prepared.inputs._replace(dosing=dosing),
                             n)._replace(params=pp.pool.params)
         values, code = _in_lanes(_treatment_solver(model, pp.days), n, inputs,
                                  jnp.asarray(pp.pool.y0), _jumps(inputs))
@@ -477,6 +477,3 @@ def main() -> None:  # pragma: no cover (a calibration run, minutes)
 
 if __name__ == "__main__":
     main()
-
-
-__all__ = ["DEFAULTS", "calibrate", "targets"]

@@ -27,6 +27,13 @@ START_PER_ARM = 10
 BISECTIONS = 3
 
 
+def check_power(target: object) -> None:
+    """Raise :class:`InputError` unless ``target`` is a power strictly between 0 and 1."""
+    if isinstance(target, bool) or not isinstance(target, (int, float)) or not (
+            0.0 < target < 1.0):
+        raise InputError(f"power: must be between 0 and 1 (exclusive), got {target!r}")
+
+
 def total_for(design: TrialDesign, per_arm: int) -> int:
     """Patients randomised over all arms for ``per_arm`` in the control arm."""
     weights = [a.weight for a in design.arms]
@@ -37,8 +44,7 @@ def find_n(design: TrialDesign, target: float, evaluate: Callable[[TrialDesign],
            progress: Callable[[int, float], None] | None = None) -> dict:
     """``n_per_arm`` giving power ``target``. ``evaluate(design)`` returns the primary
     comparison's p values over replicate trials."""
-    if isinstance(target, bool) or not 0.0 < target < 1.0:
-        raise InputError(f"power: must be between 0 and 1 (exclusive), got {target!r}")
+    check_power(target)
     if design.control.weight <= 0:
         raise InputError("power: the control arm needs a positive allocation weight")
     alpha = design.analysis.alpha

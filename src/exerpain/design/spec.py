@@ -35,6 +35,10 @@ MAX_N = 100_000
 MAX_WEEKS = 104
 
 
+INTEGER = (int, int | None)
+NUMERIC = (float, float | None, *INTEGER)
+
+
 class _Strict(BaseModel):
     """Strict numbers (no booleans, numeric strings, NaN or inf) in every numeric field."""
 
@@ -44,13 +48,10 @@ class _Strict(BaseModel):
     @classmethod
     def _number(cls, value: Any, info) -> Any:
         field = cls.model_fields[info.field_name]
-        annotation = str(field.annotation)
-        numeric = annotation in ("<class 'float'>", "<class 'int'>", "float | None",
-                                 "int | None")
-        if not numeric or value is None:
+        if field.annotation not in NUMERIC or value is None:
             return value
         low, high = field_bounds(field)
-        return checked_number(value, low, high, integer="int" in annotation)
+        return checked_number(value, low, high, integer=field.annotation in INTEGER)
 
 
 class Dose(_Strict):

@@ -46,9 +46,14 @@ from exerpain.model.readouts import nrs
 from exerpain.model.registry import Model, ModelInputs
 from exerpain.population.sampling import sample_subjects
 from exerpain.precision import float64
-from exerpain.simulate.engine import SEED_MAX, SEED_MIN, subject_base
+from exerpain.simulate.engine import broadcast, check_seed, subject_base
 from exerpain.simulate.scenario import Prepared, Scenario
-from exerpain.simulate.solve import FAILURE_REASONS, initial_state, integrate_run
+from exerpain.simulate.solve import (
+    FAILURE_REASONS,
+    initial_state,
+    integrate_run,
+    stack_trees,
+)
 
 LANES = {"cpu": 512}
 LANES_ACCELERATOR = 32_768
@@ -150,10 +155,6 @@ def _in_lanes(fn: Callable, n: int, *batched, shared=()):
     return jax.tree_util.tree_map(lambda *xs: np.concatenate(xs), *outs)
 
 
-def _broadcast(tree, n: int):
-    return jax.tree_util.tree_map(lambda x: jnp.broadcast_to(jnp.asarray(x), (n,)), tree)
-
-
 def _jumps(inputs: ModelInputs) -> jax.Array:
     """(n, 6) days where the inputs jump: onset, end of insult, programme start and stop,
     dosing start and stop."""
@@ -233,7 +234,7 @@ def screen(design: TrialDesign, model: Model, reporting: Reporting, needed: int,
         if not len(idx):
             continue
         params = _take(subjects.params, idx)
-        inputs = _broadcast(sedentary, len(idx))._replace(params=params)
+        inputs = broadcast(sedentary, len(idx))._replace(params=params)
         values, y_last, code = _in_lanes(solver, len(idx), inputs, _jumps(inputs),
                                          shared=(jnp.asarray(t0), jnp.asarray(save)))
         true = values[:, column]
@@ -325,9 +326,7 @@ def _solve_treatment(model: Model, plans: list[ArmPlan], pool: Pool, arm_of: np.
                      adherence: np.ndarray, quit: np.ndarray, n_days: int
                      ) -> tuple[np.ndarray, np.ndarray]:
     n = len(arm_of)
-    stacked = jax.tree_util.tree_map(lambda *xs: jnp.stack([jnp.asarray(x) for x in xs]),
-                                     *[p.prepared.inputs._replace(dosing=p.dosing)
-                                       for p in plans])
+    stacked = stack_trees([p.prepared.inputs._replace(dosing=p.dosing) for p in plans])
     inputs = jax.tree_util.tree_map(lambda x: x[jnp.asarray(arm_of)], stacked)
     ex = inputs.exercise
     inputs = inputs._replace(
@@ -364,8 +363,7 @@ def simulate_trials(design: TrialDesign, replicates: int, seed: int, base: Path 
             1 <= replicates <= MAX_REPLICATES):
         raise InputError(f"replicates: must be an integer from 1 to {MAX_REPLICATES}, "
                          f"got {replicates!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or not SEED_MIN <= seed <= SEED_MAX:
-        raise InputError(f"seed: must be an integer within {SEED_MIN}-{SEED_MAX}, got {seed!r}")
+    check_seed(seed)
     plans = plan_arms(design, model, base)
     readout = model.default_params()["readout"]
     d = design.diary

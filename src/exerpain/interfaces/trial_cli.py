@@ -28,6 +28,7 @@ def trial(
     json_: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
 ) -> None:
     """Run a virtual randomised trial: power, effect estimate, responders, NNT."""
+    from exerpain.design.power import check_power
     from exerpain.design.spec import EXAMPLE, load_design
     from exerpain.interfaces.cli import _integer
     from exerpain.simulate.engine import SEED_MAX, SEED_MIN
@@ -45,9 +46,8 @@ def trial(
         spec = spec.with_n(_integer("n", n, 2, 100_000))
     if null:
         spec = spec.null()
-    if power is not None and not 0.0 < power < 1.0:
-        from exerpain.errors import InputError
-        raise InputError(f"power: must be between 0 and 1 (exclusive), got {power:g}")
+    if power is not None:
+        check_power(power)  # before the output folder and the progress bar
     if out is not None:
         check_target(out, overwrite)
     with maybe_output(out, overwrite) as folder:
@@ -62,7 +62,7 @@ def _run(spec, base, replicates, seed, null, power, folder):
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from exerpain.design.power import find_n
+    from exerpain.design.power import find_n, total_for
     from exerpain.design.results import summarise, write_trial
     from exerpain.design.trial import simulate_trials
 
@@ -78,7 +78,7 @@ def _run(spec, base, replicates, seed, null, power, folder):
             primary = next(a.name for a in spec.arms if not a.control)
             found = find_n(spec, power, lambda d: [r.comparisons[primary]["p"]
                                                     for r in run(d).replicates])
-            spec = spec.with_n(_total(spec, found["n_per_arm"]["estimate"]))
+            spec = spec.with_n(total_for(spec, found["n_per_arm"]["estimate"]))
         result = run(spec)
     summary = summarise(spec, result, replicates, seed, null)
     if power is not None:
@@ -88,11 +88,6 @@ def _run(spec, base, replicates, seed, null, power, folder):
     if folder is not None:
         write_trial(folder, spec, result, summary)
     return summary
-
-
-def _total(spec, per_arm):
-    from exerpain.design.power import total_for
-    return total_for(spec, per_arm)
 
 
 def _fmt(value, spec=".2f"):

@@ -149,15 +149,19 @@ def female_fraction(config: CohortConfig) -> float | None:
     return None if config.sex is None else SEX_FRACTIONS[config.sex]
 
 
+def check_seed(seed: object) -> None:
+    """Raise :class:`InputError` unless ``seed`` is an integer within the allowed range."""
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise InputError(f"seed: must be an integer, got {seed!r}")
+    if not SEED_MIN <= seed <= SEED_MAX:
+        raise InputError(f"seed: must be within {SEED_MIN}-{SEED_MAX} (2^63 - 1), got {seed}")
+
+
 def validate_config(config: CohortConfig) -> None:
     """Raise :class:`InputError` naming the first invalid field of ``config``."""
     if isinstance(config.n, bool) or not isinstance(config.n, int) or config.n <= 0:
         raise InputError(f"n: must be a positive integer, got {config.n!r}")
-    if isinstance(config.seed, bool) or not isinstance(config.seed, int):
-        raise InputError(f"seed: must be an integer, got {config.seed!r}")
-    if not SEED_MIN <= config.seed <= SEED_MAX:
-        raise InputError(f"seed: must be within {SEED_MIN}-{SEED_MAX} (2^63 - 1), got "
-                         f"{config.seed}")
+    check_seed(config.seed)
     if config.attribution and set(config.ablate) >= set(Model.default().exercise_mechanisms):
         raise InputError("ablate: every mechanism is ablated, so exercise acts through none "
                          "and there is nothing to attribute; keep one, or pass "
@@ -281,7 +285,8 @@ def _cohort_solver(model: Model, kind: str, readout: str, steady: bool, rtol: fl
     return jax.jit(jax.vmap(subject, in_axes=(0, None, None, None, None, None, None)))
 
 
-def _broadcast(tree, n: int):
+def broadcast(tree, n: int):
+    """Every leaf of ``tree`` broadcast to a leading axis of ``n`` runs."""
     return jax.tree_util.tree_map(lambda x: jnp.broadcast_to(jnp.asarray(x), (n,)), tree)
 
 
@@ -292,10 +297,10 @@ def cohort_inputs(prepared, subjects) -> ModelInputs:
     base = prepared.inputs
     return base._replace(
         params=subjects.params,
-        targets=_broadcast(base.targets, n),
-        condition=_broadcast(base.condition, n),
-        ablation=_broadcast(base.ablation, n),
-        exercise=_broadcast(base.exercise, n)._replace(
+        targets=broadcast(base.targets, n),
+        condition=broadcast(base.condition, n),
+        ablation=broadcast(base.ablation, n),
+        exercise=broadcast(base.exercise, n)._replace(
             sessions_per_day=base.exercise.sessions_per_day
             * jnp.asarray(subjects.covariates["adherence"])),
     )
