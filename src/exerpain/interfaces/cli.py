@@ -13,6 +13,7 @@ import typer
 from exerpain.errors import InputError
 from exerpain.interfaces.boundary import BoundaryGroup
 from exerpain.interfaces.evidence_cli import evidence_app
+from exerpain.interfaces.patient_cli import diary_app, personalise, prescribe
 from exerpain.interfaces.trial_cli import trial
 
 app = typer.Typer(cls=BoundaryGroup, add_completion=False, no_args_is_help=True,
@@ -20,6 +21,9 @@ app = typer.Typer(cls=BoundaryGroup, add_completion=False, no_args_is_help=True,
                        "neuropathic pain.")
 app.add_typer(evidence_app, name="evidence")
 app.command("trial")(trial)
+app.command("personalise")(personalise)
+app.command("prescribe")(prescribe)
+app.add_typer(diary_app, name="diary")
 
 # Options shared by `simulate` and `cohort`.
 Condition = Annotated[str, typer.Option(help="cci, sni, pnsl, stz, paclitaxel, sham, dpn, "

@@ -43,6 +43,7 @@ import os
 import re
 import stat
 import unicodedata
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
@@ -563,26 +564,118 @@ def _adaptation(t: Array, level: Array, start: Array, stop: Array, tau_on: Array
     return built * jnp.exp(-(t - tc) / tau_off)
 
 
+class Schedule(NamedTuple):
+    """A training history and plan as consecutive phases (a vmappable pytree), e.g. one
+    patient's diary weeks followed by a continued, changed or stopped programme.
+
+    ``phases`` is an :class:`ExerciseInputs` whose fields carry a trailing phase axis
+    ``(..., P)``, phases in time order and not overlapping (``stop_k <= start_{k+1}``);
+    ``weights`` maps each mechanism to the phases' modality weights ``(..., P)``. A phase
+    with no sessions is a pause (detraining), and unused phases start and stop after the
+    last day. :func:`schedule` builds one from protocols.
+    """
+
+    phases: ExerciseInputs
+    weights: dict
+
+
+def schedule(protocols: Sequence[Protocol], mechanisms: tuple[str, ...], kind: str,
+             size: int | None = None, end: float = 3650.0) -> Schedule:
+    """A :class:`Schedule` from ``protocols`` (each with its ``start_day`` and
+    ``stop_day``, in time order), padded with unused phases to ``size`` phases (a fixed
+    shape compiles once). ``end``: last day any run reaches (unused phases begin after it)."""
+    size = len(protocols) if size is None else size
+    if not 0 < len(protocols) <= size:
+        raise InputError(f"schedule: needs 1-{size} phases, got {len(protocols)}")
+    previous = -math.inf
+    for k, p in enumerate(protocols):
+        if p.stop_day is None or p.start_day < previous:
+            raise InputError(f"schedule: phase {k} must have a stop_day and start on or after "
+                             f"the previous phase's stop ({previous:g})")
+        previous = p.stop_day
+    unused = Protocol(modality="none", intensity=0.0, minutes_per_session=0.0,
+                      sessions_per_week=0.0, start_day=end + 1.0, stop_day=end + 2.0)
+    phases = [exercise_inputs(p, end, mechanisms, kind)
+              for p in (*protocols, *[unused] * (size - len(protocols)))]
+    # numpy, not jax: a schedule is built outside any trace and passed in as data
+    stacked = ExerciseInputs(*(np.stack([np.asarray(getattr(ph, f)) for ph in phases])
+                               for f in ExerciseInputs._fields if f != "weights"),
+                             weights={})
+    return Schedule(phases=stacked,
+                    weights={m: np.stack([np.asarray(ph.weights[m]) for ph in phases])
+                             for m in mechanisms})
+
+
+def _phase_fold(t: Array, level: Array, start: Array, stop: Array, tau_on: Array,
+                tau_off: Array) -> Array:
+    """Training adaptation ``A(t)`` over consecutive phases (last axis): within phase ``k``
+    ``dA/dt = (level_k - A) / tau_on`` (``level_k > 0``), otherwise (pauses, gaps, after
+    the last phase) ``dA/dt = -A / tau_off``, ``A = 0`` before the first phase; exact,
+    phase by phase. With one phase this is :func:`_adaptation`."""
+    a = jnp.zeros(jnp.shape(start[..., 0]))
+    reached = start[..., 0]  # A is 0 before the first phase: no decay to count there
+    for k in range(level.shape[-1]):
+        gap_end = jnp.minimum(t, start[..., k])
+        a = a * jnp.exp(-jnp.maximum(gap_end - reached, 0.0) / tau_off)
+        reached = jnp.maximum(reached, gap_end)
+        tc = jnp.clip(t, start[..., k], stop[..., k])
+        tau = jnp.where(level[..., k] > 0, tau_on, tau_off)
+        a = level[..., k] + (a - level[..., k]) * jnp.exp(-(tc - start[..., k]) / tau)
+        reached = jnp.maximum(reached, jnp.minimum(tc, t))
+    return a * jnp.exp(-jnp.maximum(t - reached, 0.0) / tau_off)
+
+
+def schedule_weights(t: Array, plan: Schedule) -> dict[str, Array]:
+    """Modality weights of the phase running at ``t`` or, between and after phases, of the
+    last phase begun (before the first phase, the first's). One modality's weights thus
+    apply to all adaptation present at ``t``: a change of modality re-weights what was built
+    before it (an approximation; the weights scale a mechanism's whole drive)."""
+    begun = plan.phases.start <= t
+    index = jnp.maximum(jnp.sum(begun, axis=-1) - 1, 0)
+    return {m: jnp.take_along_axis(w, index[..., None], axis=-1)[..., 0]
+            for m, w in plan.weights.items()}
+
+
 def modality_gain(inputs: ExerciseInputs, ex: dict) -> Array:
     """Overall gain of the modality (swimming vs running in rodents; 1 otherwise)."""
     return jnp.where(inputs.swimming > 0.5, ex["swimming_gain"], 1.0)
 
 
-def exercise_signals(t: Array, inputs: ExerciseInputs, ex: dict) -> ExerciseDrive:
-    """Chronic, acute and stress signals at time ``t`` (day)."""
-    load = session_trimp(inputs.minutes, inputs.intensity, ex) * inputs.sessions_per_day
+def exercise_signals(t: Array, inputs: ExerciseInputs | Schedule, ex: dict) -> ExerciseDrive:
+    """Chronic, acute and stress signals at time ``t`` (day), of one programme or of a
+    :class:`Schedule` (phases: adaptation folded phase by phase, strain and acute signals
+    summed over phases, which do not overlap)."""
+    phased = isinstance(inputs, Schedule)
+    p = inputs.phases if phased else inputs
+    load = session_trimp(p.minutes, p.intensity, ex) * p.sessions_per_day
     relative = load / reference_load(ex)
     saturation = relative / (relative + ex["load_half_saturation"])
-    adaptation = _adaptation(t, saturation, inputs.start, inputs.stop, ex["tau_adaptation"],
-                             ex["tau_detraining"])
-    strain = _impulse_response(t, relative, inputs.start, inputs.stop,
+    if phased:
+        adaptation = _phase_fold(t, saturation, p.start, p.stop, ex["tau_adaptation"],
+                                 ex["tau_detraining"])
+    else:
+        adaptation = _adaptation(t, saturation, p.start, p.stop, ex["tau_adaptation"],
+                                 ex["tau_detraining"])
+    strain = _impulse_response(t, relative, p.start, p.stop,
                                ex["tau_strain"]) / ex["tau_strain"]
-    active = jnp.where((t >= inputs.start) & (t < inputs.stop), inputs.sessions_per_day, 0.0)
-    scale = jnp.where(inputs.human > 0.5, ex["responsiveness_human"],
-                      ex["responsiveness_rodent"]) * modality_gain(inputs, ex)
+    active = jnp.where((t >= p.start) & (t < p.stop), p.sessions_per_day, 0.0)
+    opioid = active * opioid_gate(p.minutes, p.intensity, ex)
+    if phased:
+        strain, active, opioid = (jnp.sum(x, axis=-1) for x in (strain, active, opioid))
+    human = p.human[..., 0] if phased else p.human
+    gain = modality_gain(p, ex)
+    gain = gain[..., 0] if phased else gain
+    scale = jnp.where(human > 0.5, ex["responsiveness_human"],
+                      ex["responsiveness_rodent"]) * gain
     return ExerciseDrive(
         chronic=scale * adaptation,
-        acute_opioid=scale * active * opioid_gate(inputs.minutes, inputs.intensity, ex),
+        acute_opioid=scale * opioid,
         acute_general=scale * active,
         stress=jax.nn.relu(strain - ex["strain_tolerance"]),
     )
+
+
+def exercise_weights(t: Array, inputs: ExerciseInputs | Schedule) -> dict[str, Array]:
+    """Modality weights on each mechanism's drive at ``t`` (:func:`schedule_weights` for a
+    schedule)."""
+    return schedule_weights(t, inputs) if isinstance(inputs, Schedule) else inputs.weights

@@ -151,7 +151,7 @@ class Model:
     def context(self, t: Array, y: Array, inputs: ModelInputs):
         from exerpain.model.mechanisms.base import PAIN_SITES, Context
         from exerpain.model.pharmacology import effective_targets
-        from exerpain.model.protocols import exercise_signals
+        from exerpain.model.protocols import exercise_signals, exercise_weights
 
         c = Context(
             t=t,
@@ -159,7 +159,7 @@ class Model:
             params=inputs.params,
             targets=effective_targets(t, inputs.targets, inputs.dosing),
             exercise=exercise_signals(t, inputs.exercise, inputs.params["exercise"]),
-            weights=inputs.exercise.weights,
+            weights=exercise_weights(t, inputs.exercise),
             ablation=inputs.ablation,
             condition=inputs.condition,
         )

@@ -115,11 +115,16 @@ def _sampler(model: Model, condition_name: str, female_fraction: float | None = 
                 effect = size * (x - m.centre) / m.scale
             else:
                 if m.mode == "female":
-                    hit = covs["female"] > 0.5
+                    hit = (covs["female"] > 0.5).astype(float)
                 else:
-                    copies = genotypes[:, VARIANT_NAMES.index(m.factor)]
-                    hit = copies >= (1 if m.mode == "carriers" else 2)
-                effect = jnp.where(hit, jnp.log(size), 0.0)
+                    j = VARIANT_NAMES.index(m.factor)
+                    need = 1 if m.mode == "carriers" else 2
+                    copies = genotypes[:, j]
+                    # an unknown genotype (-1, a patient not genotyped) gets the expected
+                    # effect: the population probability of the genotype x its log effect
+                    hit = jnp.where(copies < 0, sum(VARIANTS[j].frequencies[need:]),
+                                    (copies >= need).astype(float))
+                effect = hit * jnp.log(size)
             for target in m.targets:
                 key = tuple(target.split("."))
                 if key in index:
@@ -133,7 +138,14 @@ def _sampler(model: Model, condition_name: str, female_fraction: float | None = 
         values = apply_modifiers(covs, genotypes, values, pop)
         return covs, genotypes, jnp.clip(values, low, high)
 
-    return varied, sample
+    def from_normals(z, nominal, pop, covs, genotypes):
+        """Values of subjects with standard-normal deviates ``z`` (n, n_varied), known
+        covariates and genotypes: the same transformation as :func:`sample`, traceable."""
+        sigma = jnp.stack([pop[name] for name in spreads], axis=-1)
+        values = apply_modifiers(covs, genotypes, nominal * jnp.exp(sigma * z), pop)
+        return jnp.clip(values, low, high)
+
+    return varied, sample, from_normals
 
 
 def sample_subjects(model: Model, condition: Condition, base_params: dict, key: jax.Array,
@@ -167,7 +179,7 @@ def draw_subjects(model: Model, condition: Condition, base_params: dict, key: ja
     parameters). A base value may be a scalar (shared) or an array with one value per subject
     (e.g. each subject's draw from the calibration posterior). ``fixed_*``: see
     :func:`fixed_genotypes_array`, :func:`_fixed_covariates`."""
-    varied, sample = _sampler(model, condition.name, female_fraction)
+    varied, sample, _ = _sampler(model, condition.name, female_fraction)
     shape = jnp.shape(ids)
     nominal = jnp.stack([jnp.broadcast_to(jnp.asarray(base_params[g][n]), shape)
                          for g, n in varied], axis=-1)
@@ -178,6 +190,23 @@ def draw_subjects(model: Model, condition: Condition, base_params: dict, key: ja
         fixed_genotypes_array({}) if fixed_genotypes is None else fixed_genotypes,
         _fixed_covariates({}) if fixed_covariates is None else fixed_covariates)
     return covs, genotypes, subject_params(base_params, varied, values, covs["female"])
+
+
+def params_from_normals(model: Model, condition: Condition, base_params: dict, z: jax.Array,
+                        covariates: dict, genotypes: jax.Array) -> dict:
+    """Solver parameters ``{group: {name: (n,)}}`` of subjects whose parameter deviates
+    ``z`` (n, n_varied; standard normal under the population model) are given, with their
+    covariates ``{name: (n,)}`` (:data:`COVARIATE_COLUMNS`) and genotypes (n, n_variants,
+    effect-allele copies): a patient's parameters as a function of ``z`` (traceable, for
+    inference). Scalars in ``base_params`` are shared."""
+    varied, _, from_normals = _sampler(model, condition.name)
+    shape = jnp.shape(z)[:1]
+    nominal = jnp.stack([jnp.broadcast_to(jnp.asarray(base_params[g][n]), shape)
+                         for g, n in varied], axis=-1)
+    pop = {k: jnp.broadcast_to(jnp.asarray(v), shape)
+           for k, v in base_params["population"].items()}
+    values = from_normals(z, nominal, pop, covariates, genotypes)
+    return subject_params(base_params, varied, values, covariates["female"])
 
 
 def subject_params(base_params: dict, varied: tuple[tuple[str, str], ...], values: jax.Array,

@@ -717,3 +717,31 @@ def _attribution_summary(config: CohortConfig, att: _Attribution, ok: np.ndarray
         out[f"{SHARE_KEYS[view]}_interval"] = share_interval(
             [i for i in by_draw if len(i)], players, config.seed)
     return out
+
+
+def attribute(model: Model, inputs: ModelInputs, t0: float, jump_ts: np.ndarray,
+              t_split: float, t_end: float, steady: bool, config: CohortConfig
+              ) -> tuple[tuple[str, ...], dict[str, np.ndarray], np.ndarray]:
+    """Shapley attribution of runs given as batched solver ``inputs`` (every leaf with a
+    leading axis of ``n`` runs, e.g. one patient's posterior draws), on the human NRS, with
+    the cohort engine's coalition plan and solver (``config``: players, views, exactness;
+    its ``n`` is ignored). Returns the players, per view solved the Shapley values
+    (n, players), NaN for a failed run, and each run's failure code."""
+    att = _attribution(config, model)
+    solver = _cohort_solver(model, "human", PRIMARY_READOUT["human"], steady, ENGINE_RTOL,
+                            ENGINE_ATOL, att.views)
+    n = len(jax.tree_util.tree_leaves(inputs.params)[0])
+    frame = _Clock(t0=t0, jump_ts=jump_ts)
+    outputs, codes = _solve_chunk(solver, att, inputs, frame, t_split, t_end, n)
+    values = _coalition_values(config, PRIMARY_READOUT["human"], att, outputs)
+    phi = _shapley(config, att, values)
+    return att.players, {view: _blank_failed(phi[view][0], codes != 0)
+                         for view in att.views}, codes
+
+
+@dataclass(frozen=True)
+class _Clock:
+    """The two fields of a :class:`Prepared` that :func:`_solve_chunk` reads."""
+
+    t0: float
+    jump_ts: np.ndarray
