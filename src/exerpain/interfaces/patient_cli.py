@@ -119,7 +119,7 @@ def _load_fitted(path: Path, condition: str, seed: int, fast: bool):
                       {})
     rec = load_record(path)
     _, fitted = _fit(lambda: personalise(rec, condition, "laplace" if fast else "nuts", seed,
-                                         attribution=False))
+                                         attribution=0))
     pm = personalised_model(rec, condition, horizon=7 * 52)
     return Fitted(pm, fitted.posterior, fitted.plans)
 

@@ -27,6 +27,7 @@ from exerpain.model.registry import Model, ModelInputs
 from exerpain.patient.record import BIOMARKERS, PatientRecord
 from exerpain.population.covariates import covariate_model
 from exerpain.population.genotypes import VARIANT_NAMES, VARIANTS
+from exerpain.precision import float64
 from exerpain.simulate.scenario import Scenario
 
 CONDITIONS = ("dpn", "cipn")
@@ -177,6 +178,7 @@ def frame(model: Model, condition: Condition, days: int, phases: int) -> Frame:
                  padded(phases, PHASE_BLOCK))
 
 
+@float64
 def plan_inputs(model: Model, fr: Frame, phases: tuple[Protocol, ...]
                 ) -> tuple[ModelInputs, np.ndarray]:
     """Inputs (params from the frame's base; replace them per draw) and the jump days of a

@@ -27,6 +27,7 @@ import numpy as np
 import optimistix as optx
 
 from exerpain.patient.likelihood import PatientModel
+from exerpain.precision import float64
 
 NUTS_CHAINS = 2
 NUTS_WARMUP = 250
@@ -60,21 +61,14 @@ class Posterior:
     extra: dict = field(default_factory=dict)
 
 
-def _value_and_grad(pm: PatientModel):
-    return jax.jit(jax.value_and_grad(pm.log_posterior))
-
-
+@float64
 def fit_laplace(pm: PatientModel, seed: int, draws: int = LAPLACE_DRAWS) -> Posterior:
     """Laplace approximation with importance-sampling check (module docstring)."""
     started = time.perf_counter()
-    vg = _value_and_grad(pm)
+    vg = pm.value_and_grad
     dim = pm.n_z + 1
-
-    def loss(theta, _):
-        return -pm.log_posterior(theta)
-
-    sol = optx.minimise(loss, optx.BFGS(rtol=1e-7, atol=1e-7), jnp.zeros(dim), max_steps=400,
-                        throw=False)
+    sol = optx.minimise(pm.kernels.loss, optx.BFGS(rtol=1e-7, atol=1e-7), jnp.zeros(dim),
+                        args=pm.arrays, max_steps=400, throw=False)
     mode = np.asarray(sol.value)
     value, grad = vg(jnp.asarray(mode))
     step = np.eye(dim) * HESSIAN_STEP
@@ -100,7 +94,7 @@ def fit_laplace(pm: PatientModel, seed: int, draws: int = LAPLACE_DRAWS) -> Post
     chol = np.linalg.cholesky(covariance)
     proposal = mode + rng.standard_normal((draws, dim)) @ chol.T
     log_q = -0.5 * np.sum(np.linalg.solve(chol, (proposal - mode).T) ** 2, axis=0)
-    log_p = np.array([float(vg(jnp.asarray(x))[0]) for x in proposal])
+    log_p = np.asarray(pm.kernels.log_posterior_batch(jnp.asarray(proposal), pm.arrays))
     log_w = np.where(np.isfinite(log_p), log_p - log_q, -np.inf)
     finite = np.isfinite(log_w)
     with warnings.catch_warnings():
@@ -123,12 +117,12 @@ def fit_laplace(pm: PatientModel, seed: int, draws: int = LAPLACE_DRAWS) -> Post
                      {"mode": mode, "covariance": covariance})
 
 
+@float64
 def fit_nuts(pm: PatientModel, seed: int, warmup: int = NUTS_WARMUP,
              samples: int = NUTS_SAMPLES, chains: int = NUTS_CHAINS) -> Posterior:
     """NUTS (numpyro) through the solve (module docstring)."""
     import numpyro
     import numpyro.distributions as dist
-    from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
     from numpyro.infer import MCMC, NUTS
 
     started = time.perf_counter()
@@ -138,7 +132,7 @@ def fit_nuts(pm: PatientModel, seed: int, warmup: int = NUTS_WARMUP,
         theta = numpyro.sample("theta", dist.Normal(0.0, 1.0).expand([dim]).to_event(1))
         numpyro.factor("data", pm.log_posterior(theta) + 0.5 * jnp.sum(theta ** 2))
 
-    kernel = NUTS(model, max_tree_depth=NUTS_MAX_TREE_DEPTH, target_accept_prob=0.8)
+    kernel = NUTS(model, max_tree_depth=NUTS_MAX_TREE_DEPTH, target_accept_prob=0.9)
     mcmc = MCMC(kernel, num_warmup=warmup, num_samples=samples, num_chains=chains,
                 chain_method="vectorized", progress_bar=False)
     with warnings.catch_warnings():
@@ -146,26 +140,35 @@ def fit_nuts(pm: PatientModel, seed: int, warmup: int = NUTS_WARMUP,
         mcmc.run(jax.random.key(seed), extra_fields=("diverging", "num_steps"))
     theta = np.asarray(mcmc.get_samples(group_by_chain=True)["theta"])
     extra = mcmc.get_extra_fields(group_by_chain=True)
-    rhat = np.asarray(split_gelman_rubin(theta)) if chains > 1 else np.full(dim, np.nan)
-    ess = np.asarray(effective_sample_size(theta))
-    divergent = int(np.asarray(extra["diverging"]).sum())
-    diagnostics = {
-        "chains": chains, "warmup": warmup, "samples_per_chain": samples,
-        "max_rhat": float(np.nanmax(rhat)) if chains > 1 else None,
-        "min_ess": float(np.min(ess)), "divergent": divergent,
-        "divergent_fraction": divergent / (chains * samples),
-        "mean_leapfrog_steps": float(np.asarray(extra["num_steps"]).mean()),
-    }
-    converged = (np.all(rhat <= MAX_RHAT) if chains > 1 else True) and (
-        np.min(ess) >= MIN_ESS) and diagnostics["divergent_fraction"] <= MAX_DIVERGENT
-    diagnostics["converged"] = bool(converged)
-    if not converged:
+    diagnostics = {"warmup": warmup, **diagnose(theta, np.asarray(extra["diverging"])),
+                   "mean_leapfrog_steps": float(np.asarray(extra["num_steps"]).mean())}
+    if not diagnostics["converged"]:
         raise NotConvergedError(
             f"nuts: not converged (max R-hat {diagnostics['max_rhat']}, min ESS "
-            f"{diagnostics['min_ess']:.0f}, {divergent} divergent); limits: R-hat <= "
-            f"{MAX_RHAT}, ESS >= {MIN_ESS:g}, divergent <= {MAX_DIVERGENT:.0%}", diagnostics)
+            f"{diagnostics['min_ess']:.0f}, {diagnostics['divergent']} divergent); limits: "
+            f"R-hat <= {MAX_RHAT}, ESS >= {MIN_ESS:g}, divergent <= {MAX_DIVERGENT:.0%}",
+            diagnostics)
     return Posterior("nuts", theta.reshape(-1, dim), diagnostics,
                      time.perf_counter() - started)
+
+
+def diagnose(theta: np.ndarray, diverging: np.ndarray) -> dict:
+    """Convergence of chains ``theta`` (chains, draws, dim) with divergence flags
+    (chains, draws): numpyro's split R-hat and effective sample size (module docstring)."""
+    from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
+
+    chains, samples, dim = theta.shape
+    rhat = np.asarray(split_gelman_rubin(theta)) if chains > 1 else np.full(dim, np.nan)
+    ess = np.asarray(effective_sample_size(theta))
+    divergent = int(np.asarray(diverging).sum())
+    out = {"chains": chains, "samples_per_chain": samples,
+           "max_rhat": float(np.nanmax(rhat)) if chains > 1 else None,
+           "min_ess": float(np.min(ess)), "divergent": divergent,
+           "divergent_fraction": divergent / (chains * samples)}
+    out["converged"] = bool((chains == 1 or np.all(rhat <= MAX_RHAT))
+                            and np.min(ess) >= MIN_ESS
+                            and out["divergent_fraction"] <= MAX_DIVERGENT)
+    return out
 
 
 def fit(pm: PatientModel, method: str, seed: int) -> Posterior:

@@ -15,12 +15,19 @@ not modelled.
 Labs: ``log y = log c_marker + log state(t) + e``, ``e ~ N(0, cv^2)`` (``readout.
 biomarker_noise_cv``), with the marker's scale ``c`` unknown (flat prior, integrated out): only
 changes within a marker inform the fit.
+
+The functions of a patient (parameters, solve, log posterior) are compiled once per shape
+(:func:`kernels`: model, condition, padded days, start) and take the patient's data as
+arrays (:class:`PatientArrays`, padded to fixed sizes), so patients of the same shapes share
+one compilation.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -29,6 +36,7 @@ import numpy as np
 from exerpain.design.reporting import Reporting
 from exerpain.model.registry import Model
 from exerpain.patient.history import Frame, PatientData, frame, plan_inputs
+from exerpain.patient.record import BIOMARKERS
 from exerpain.population.sampling import params_from_normals, varied_parameters
 from exerpain.simulate.solve import initial_state, integrate_run, observer
 
@@ -42,9 +50,116 @@ def reporting() -> Reporting:
     return Reporting.from_values(Model.default().default_params()["readout"]["nrs_noise_sd"])
 
 
+LAB_BLOCK = 16  # lab determinations are padded to a multiple of this many
+
+
+class PatientArrays(NamedTuple):
+    """One patient's data as arrays of fixed (padded) shapes; a pytree."""
+
+    base: dict  # condition-applied shipped parameters
+    covariates: dict  # name -> (1,)
+    genotypes: jax.Array  # (1, n_variants), -1 unknown
+    pain_index: jax.Array  # (N,) day of each rating (padding: 0)
+    pain: jax.Array  # (N,) ratings (padding: 0)
+    pain_mask: jax.Array  # (N,) 1 for a rating
+    precision: jax.Array  # (N, N) inverse covariance of the residuals (zero padding)
+    logdet: jax.Array  # log-determinant of the covariance (rated days)
+    lab_day: jax.Array  # (L,)
+    lab_state: jax.Array  # (L,) index of the model state
+    lab_marker: jax.Array  # (L,) index of the marker
+    lab_log: jax.Array  # (L,)
+    lab_mask: jax.Array  # (L,)
+    first_session: jax.Array  # day of the first session (inf: none)
+    placebo: jax.Array  # (mean, sd, onset days)
+    inputs: object  # solver inputs of the sessions done (ModelInputs, padded schedule)
+    jumps: jax.Array
+
+
+class Kernels(NamedTuple):
+    """Compiled functions shared by every patient of one shape (:func:`kernels`)."""
+
+    params: object  # (z, a) -> params
+    params_batch: object  # (zs, a) -> batched params
+    log_posterior: object  # (theta, a) -> scalar (traceable)
+    loss: object  # (theta, a) -> minus the log posterior (one object: optimistix compiles once)
+    solve_batch: object  # jitted (zs, inputs, jumps, a) -> (states, observables, codes)
+    value_and_grad: object  # jitted (theta, a) -> (value, gradient)
+    log_posterior_batch: object  # jitted (thetas, a) -> (k,)
+    felt_batch: object  # jitted (thetas, inputs, jumps, first, a) -> (felt (k, days), codes)
+
+
+def _felt(nrs, u, first, a: PatientArrays):
+    """Expected reported NRS: placebo from the first session (``first`` inf: none)."""
+    day = jnp.arange(nrs.shape[-1], dtype=float) - first
+    onset = jnp.where(day >= 0, -jnp.expm1(-jnp.maximum(day, 0.0) / a.placebo[2]), 0.0)
+    return nrs * (1.0 - (a.placebo[0] + a.placebo[1] * u) * onset)
+
+
+@lru_cache(maxsize=8)
+def kernels(model: Model, condition: str, days: int, t0: float, steady: bool) -> Kernels:
+    """The compiled functions of patients with a frame of ``days`` days."""
+    from exerpain.model.conditions import get_condition
+
+    cond = get_condition(condition)
+    observe = observer(model, "human")
+    ts = jnp.arange(days, dtype=float)
+
+    def params(z, a):
+        p = params_from_normals(model, cond, a.base, z[None, :], a.covariates, a.genotypes)
+        return jax.tree_util.tree_map(lambda x: x[0], p)
+
+    def solve(z, inputs, jumps, a):
+        start = jnp.asarray(t0)
+        values = params(z, a)
+        # Where the steady start cannot be found, the root's implicit gradient would solve a
+        # linear system with non-finite entries: check the root without gradient first, and
+        # solve such a draw with the nominal parameters (its code still marks it failed).
+        _, code0 = initial_state(model, jax.lax.stop_gradient(inputs._replace(
+            params=values)), start, steady)
+        nominal = params(jnp.zeros_like(z), a)
+        values = jax.tree_util.tree_map(lambda x, y: jnp.where(code0 == 0, x, y), values,
+                                        nominal)
+        inp = inputs._replace(params=values)
+        y0, code_root = initial_state(model, inp, start, steady, pseudoinverse=True)
+        ys, code = integrate_run(model, inp, y0, start, jumps, ts, FIT_RTOL, FIT_ATOL)
+        obs = jax.vmap(observe, in_axes=(0, 0, None))(ts, ys, inp)
+        return ys, obs, jnp.maximum(jnp.maximum(code, code0), code_root)
+
+    def log_posterior(theta, a):
+        z, u = theta[:-1], theta[-1]
+        ys, obs, code = solve(z, a.inputs, a.jumps, a)
+        expected = _felt(obs["nrs"], u, a.first_session, a)
+        resid = (a.pain - expected[a.pain_index]) * a.pain_mask
+        n = jnp.sum(a.pain_mask)
+        ll = -0.5 * (resid @ a.precision @ resid + a.logdet + n * math.log(2 * math.pi))
+        state = ys[a.lab_day, a.lab_state]
+        r = (a.lab_log - jnp.log(jnp.maximum(state, 1e-12))) * a.lab_mask
+        counts = jnp.bincount(a.lab_marker, weights=a.lab_mask, length=len(BIOMARKERS))
+        means = jnp.bincount(a.lab_marker, weights=r, length=len(BIOMARKERS)) / jnp.maximum(
+            counts, 1.0)
+        centred = (r - means[a.lab_marker]) * a.lab_mask
+        cv = a.base["readout"]["biomarker_noise_cv"]
+        ll = ll - 0.5 * jnp.sum(centred ** 2) / cv ** 2 - (
+            jnp.sum(a.lab_mask) - jnp.sum(counts > 0)) * jnp.log(cv)
+        return jnp.where(code == 0, ll, -jnp.inf) - 0.5 * jnp.sum(theta ** 2)
+
+    def felt_one(theta, inputs, jumps, first, a):
+        _, obs, code = solve(theta[:-1], inputs, jumps, a)
+        return _felt(obs["nrs"], theta[-1], first, a), code
+
+    return Kernels(
+        params=params, params_batch=jax.jit(jax.vmap(params, in_axes=(0, None))),
+        log_posterior=log_posterior, loss=lambda theta, a: -log_posterior(theta, a),
+        solve_batch=jax.jit(jax.vmap(solve, in_axes=(0, None, None, None))),
+        value_and_grad=jax.jit(jax.value_and_grad(log_posterior)),
+        log_posterior_batch=jax.jit(jax.vmap(log_posterior, in_axes=(0, None))),
+        felt_batch=jax.jit(jax.vmap(felt_one, in_axes=(0, None, None, None, None))),
+    )
+
+
 @dataclass(frozen=True)
 class PatientModel:
-    """Everything needed to evaluate a patient's likelihood and to simulate them."""
+    """A patient's data with the shared compiled functions of its shape."""
 
     model: Model
     data: PatientData
@@ -56,7 +171,7 @@ class PatientModel:
         model = model or Model.default()
         pm = cls(model, data, frame(model, data.condition, data.days + extra_days,
                                     len(data.history) + extra_phases))
-        pm.history_inputs, pm.diary_precision  # noqa: B018  (built outside any trace)
+        pm.arrays  # noqa: B018  (built outside any trace)
         return pm
 
     @cached_property
@@ -75,86 +190,76 @@ class PatientModel:
     def report(self) -> Reporting:
         return reporting()
 
-    def params(self, z: jax.Array) -> dict:
-        """Solver parameters (scalars) of deviates ``z`` (n_z,)."""
-        cov = {k: jnp.asarray([v]) for k, v in self.data.covariates.items()}
-        p = params_from_normals(self.model, self.data.condition, self.base, z[None, :], cov,
-                                jnp.asarray(self.data.genotypes)[None, :])
-        return jax.tree_util.tree_map(lambda x: x[0], p)
-
-    def placebo(self, u: jax.Array) -> jax.Array:
-        return self.report.placebo_mean + self.report.placebo_sd * u
-
-    def solve(self, z: jax.Array, inputs, jumps) -> tuple[jax.Array, dict, jax.Array]:
-        """Daily states (days, n_states), observables and failure code of one plan."""
-        t0 = jnp.asarray(self.fr.t0)
-        params = self.params(z)
-        # Where the steady start cannot be found, the implicit gradient of the root would
-        # solve a linear system with non-finite entries (lineax raises): check the root
-        # without gradient first, and solve such a draw with the nominal parameters
-        # instead (its failure code still marks it failed: log-likelihood -inf).
-        _, code0 = initial_state(self.model, jax.lax.stop_gradient(
-            inputs._replace(params=params)), t0, self.fr.steady, fallback=False)
-        nominal = self.params(jnp.zeros_like(z))
-        params = jax.tree_util.tree_map(lambda a, b: jnp.where(code0 == 0, a, b), params,
-                                        nominal)
-        inp = inputs._replace(params=params)
-        ts = jnp.arange(self.fr.days, dtype=float)
-        y0, code_root = initial_state(self.model, inp, t0, self.fr.steady, fallback=False)
-        code0 = jnp.maximum(code0, code_root)
-        ys, code = integrate_run(self.model, inp, y0, t0,
-                                 jnp.asarray(jumps), ts, FIT_RTOL, FIT_ATOL)
-        obs = jax.vmap(observer(self.model, "human"), in_axes=(0, 0, None))(ts, ys, inp)
-        return ys, obs, jnp.maximum(code, code0)
-
-    def felt(self, nrs: jax.Array, u: jax.Array, first_session: float | None) -> jax.Array:
-        """Expected reported NRS on days 0.. (placebo from the first session)."""
-        if first_session is None:
-            return nrs
-        day = jnp.arange(nrs.shape[-1], dtype=float) - first_session
-        onset = jnp.where(day >= 0, -jnp.expm1(-jnp.maximum(day, 0.0)
-                                               / self.report.placebo_onset_days), 0.0)
-        return nrs * (1.0 - self.placebo(u) * onset)
+    @property
+    def kernels(self) -> Kernels:
+        return kernels(self.model, self.data.condition.name, self.fr.days, self.fr.t0,
+                       self.fr.steady)
 
     @cached_property
-    def history_inputs(self):
-        return plan_inputs(self.model, self.fr, self.data.history)
-
-    @cached_property
-    def diary_precision(self) -> np.ndarray:
-        """Inverse covariance of the rated days' residuals and its log-determinant."""
-        r = self.report
-        t = self.data.pain_day
+    def arrays(self) -> PatientArrays:
+        d, r = self.data, self.report
+        n = self.fr.days
+        rated = len(d.pain_day)
+        t = d.pain_day
         phi = np.exp(-1.0 / r.slow_days)
         cov = (r.slow_sd ** 2 * phi ** np.abs(t[:, None] - t[None, :])
-               + (r.daily_sd ** 2 + ROUNDING_VAR) * np.eye(len(t)))
-        return np.linalg.inv(cov), float(np.linalg.slogdet(cov)[1])
+               + (r.daily_sd ** 2 + ROUNDING_VAR) * np.eye(rated))
+        precision = np.zeros((n, n))
+        precision[:rated, :rated] = np.linalg.inv(cov)
+        labs = len(d.lab_day)
+        size = LAB_BLOCK * max(1, math.ceil(labs / LAB_BLOCK))
+        markers = sorted(BIOMARKERS)
+        names = self.model.state_names
 
-    def log_likelihood(self, z: jax.Array, u: jax.Array) -> jax.Array:
-        """Log-likelihood of the diary and labs (-inf where the solve fails)."""
-        inputs, jumps = self.history_inputs
-        ys, obs, code = self.solve(z, inputs, jumps)
-        d = self.data
-        expected = self.felt(obs["nrs"], u, d.first_session)
-        precision, logdet = self.diary_precision
-        resid = jnp.asarray(d.pain) - expected[d.pain_day.astype(int)]
-        ll = -0.5 * (resid @ jnp.asarray(precision) @ resid + logdet
-                     + len(resid) * np.log(2 * np.pi))
-        if len(d.lab_day):
-            names = self.model.state_names
-            state = ys[d.lab_day.astype(int), [names.index(s) for s in d.lab_state]]
-            r = jnp.asarray(d.lab_log) - jnp.log(jnp.maximum(state, 1e-12))
-            cv = self.base["readout"]["biomarker_noise_cv"]
-            groups = jnp.asarray(d.lab_marker)
-            n_marker = int(d.lab_marker.max()) + 1
-            counts = jnp.bincount(groups, length=n_marker)
-            means = jnp.bincount(groups, weights=r, length=n_marker) / counts
-            centred = r - means[groups]
-            ll = ll - 0.5 * jnp.sum(centred ** 2) / cv ** 2 - (
-                len(r) - n_marker) * jnp.log(cv)
-        return jnp.where(code == 0, ll, -jnp.inf)
+        def pad(values, width, dtype=float):
+            out = np.zeros(width, dtype=dtype)
+            out[:len(values)] = values
+            return out
+
+        inputs, jumps = plan_inputs(self.model, self.fr, d.history)
+        return PatientArrays(
+            base=jax.tree_util.tree_map(jnp.asarray, self.base),
+            covariates={k: jnp.asarray([v]) for k, v in d.covariates.items()},
+            genotypes=jnp.asarray(d.genotypes)[None, :],
+            pain_index=jnp.asarray(pad(t, n, int)), pain=jnp.asarray(pad(d.pain, n)),
+            pain_mask=jnp.asarray(pad(np.ones(rated), n)), precision=jnp.asarray(precision),
+            logdet=jnp.asarray(float(np.linalg.slogdet(cov)[1])),
+            lab_day=jnp.asarray(pad(d.lab_day, size, int)),
+            lab_state=jnp.asarray(pad([names.index(s) for s in d.lab_state], size, int)),
+            lab_marker=jnp.asarray(pad([markers.index(lab.name) for lab in d.record.labs],
+                                       size, int)),
+            lab_log=jnp.asarray(pad(d.lab_log, size)),
+            lab_mask=jnp.asarray(pad(np.ones(labs), size)),
+            first_session=jnp.asarray(np.inf if d.first_session is None
+                                      else float(d.first_session)),
+            placebo=jnp.asarray([r.placebo_mean, r.placebo_sd, r.placebo_onset_days]),
+            inputs=inputs, jumps=jnp.asarray(jumps))
+
+    def params(self, z: jax.Array) -> dict:
+        """Solver parameters (scalars) of deviates ``z`` (n_z,)."""
+        return self.kernels.params(jnp.asarray(z), self.arrays)
+
+    def params_batch(self, zs: np.ndarray) -> dict:
+        """Solver parameters ``{group: {name: (k,)}}`` of deviates ``zs`` (k, n_z)."""
+        return self.kernels.params_batch(jnp.asarray(zs), self.arrays)
+
+    def placebo(self, u) -> jax.Array:
+        return self.report.placebo_mean + self.report.placebo_sd * u
 
     def log_posterior(self, theta: jax.Array) -> jax.Array:
         """Unnormalised log posterior of ``theta = (z, u)`` (standard-normal priors)."""
-        z, u = theta[:-1], theta[-1]
-        return self.log_likelihood(z, u) - 0.5 * jnp.sum(theta ** 2)
+        return self.kernels.log_posterior(theta, self.arrays)
+
+    def value_and_grad(self, theta) -> tuple[jax.Array, jax.Array]:
+        return self.kernels.value_and_grad(jnp.asarray(theta), self.arrays)
+
+    def felt(self, thetas: np.ndarray, phases, first: float | None = None
+             ) -> tuple[np.ndarray, np.ndarray]:
+        """Expected reported NRS (k, frame days) of draws ``thetas`` under ``phases``
+        (placebo from ``first``, default the first session done), and failure codes."""
+        inputs, jumps = plan_inputs(self.model, self.fr, phases)
+        first = self.data.first_session if first is None else first
+        felt, codes = self.kernels.felt_batch(
+            jnp.asarray(thetas), inputs, jnp.asarray(jumps),
+            jnp.asarray(np.inf if first is None else float(first)), self.arrays)
+        return np.asarray(felt), np.asarray(codes)

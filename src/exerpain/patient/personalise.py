@@ -42,6 +42,7 @@ from exerpain.patient.history import (
 from exerpain.patient.inference import Posterior, fit
 from exerpain.patient.likelihood import ROUNDING_VAR, PatientModel
 from exerpain.patient.record import PatientRecord
+from exerpain.precision import float64
 from exerpain.simulate.engine import CohortConfig, attribute
 
 MIN_RATED_DAYS = 14
@@ -85,6 +86,7 @@ class Fitted:
         return draws[np.linspace(0, len(draws) - 1, k).round().astype(int)]
 
 
+@float64
 def personalised_model(record: PatientRecord, condition: str, model: Model | None = None,
                        horizon: int = HORIZON_DAYS) -> PatientModel:
     data = patient_data(record, condition)
@@ -95,28 +97,10 @@ def personalised_model(record: PatientRecord, condition: str, model: Model | Non
 def trajectories(pm: PatientModel, thetas: np.ndarray, phases) -> tuple[np.ndarray, np.ndarray]:
     """Expected reported NRS (k, frame days) of draws ``thetas`` under ``phases`` (placebo
     from the first session, done or planned), and the failure codes."""
-    inputs, jumps = plan_inputs(pm.model, pm.fr, phases)
     first = pm.data.first_session
-    if first is None:
-        first = phases[0].start_day if phases else np.inf
-    felt, codes = _solver(pm)(jnp.asarray(thetas), inputs, jnp.asarray(jumps),
-                              jnp.asarray(float(first)))
-    return np.asarray(felt), np.asarray(codes)
-
-
-_SOLVERS: dict = {}
-
-
-def _solver(pm: PatientModel):
-    """``(thetas, inputs, jumps, first) -> (felt, codes)`` for ``pm``, compiled once."""
-    if id(pm) not in _SOLVERS:
-        def one(theta, inputs, jumps, first):
-            _, obs, code = pm.solve(theta[:-1], inputs, jumps)
-            return pm.felt(obs["nrs"], theta[-1], first), code
-
-        _SOLVERS.clear()
-        _SOLVERS[id(pm)] = jax.jit(jax.vmap(one, in_axes=(0, None, None, None)))
-    return _SOLVERS[id(pm)]
+    if first is None and phases:
+        first = phases[0].start_day
+    return pm.felt(thetas, phases, first)
 
 
 def predictive(pm: PatientModel, thetas: np.ndarray, expected: np.ndarray, days: np.ndarray,
@@ -153,13 +137,13 @@ def _bands(values: np.ndarray, days: np.ndarray, start: dt.date) -> list[dict]:
             for j, day in enumerate(days)]
 
 
+@float64
 def priming_probability(pm: PatientModel, thetas: np.ndarray, phases, seed: int
                         ) -> tuple[dict[str, dict[str, float]], int]:
     """Per view, ``{mechanism or "none": probability}`` over draws ``thetas``, and the
     number of draws whose solve failed (excluded)."""
     inputs, jumps = plan_inputs(pm.model, pm.fr, phases)
-    params = jax.vmap(pm.params)(jnp.asarray(thetas[:, :-1]))
-    batch = batched(inputs, len(thetas))._replace(params=params)
+    batch = batched(inputs, len(thetas))._replace(params=pm.params_batch(thetas[:, :-1]))
     t_split = min(p.start_day for p in phases)
     players, phi, codes = attribute(
         pm.model, batch, pm.fr.t0, jumps, t_split, float(pm.fr.days - 1), pm.fr.steady,
@@ -179,11 +163,11 @@ def informed_parameters(pm: PatientModel, posterior: Posterior) -> list[dict]:
     picked = [i for i in range(pm.n_z) if sd[i] < INFORMED_SD or abs(mean[i]) > INFORMED_SHIFT]
     if not picked:
         return []
-    values = np.asarray(jax.vmap(lambda z: jnp.stack(
-        [pm.params(z)[g][n] for g, n in (pm.varied[i] for i in picked)]))(
-            jnp.asarray(draws[:, :-1])))
-    prior = np.asarray(jnp.stack([pm.params(jnp.zeros(pm.n_z))[g][n]
-                                  for g, n in (pm.varied[i] for i in picked)]))
+    batch = pm.params_batch(draws[:, :-1])
+    nominal = pm.params(np.zeros(pm.n_z))
+    keys = [pm.varied[i] for i in picked]
+    values = np.stack([np.asarray(batch[g][n]) for g, n in keys], axis=1)
+    prior = np.array([float(nominal[g][n]) for g, n in keys])
     rows = []
     for j, i in enumerate(picked):
         g, n = pm.varied[i]
@@ -195,11 +179,13 @@ def informed_parameters(pm: PatientModel, posterior: Posterior) -> list[dict]:
     return sorted(rows, key=lambda r: r["deviate_sd"])
 
 
+@float64
 def personalise(record: PatientRecord, condition: str, method: str = "nuts", seed: int = 0,
                 change: Protocol | None = None, model: Model | None = None,
-                horizon: int = HORIZON_DAYS, attribution: bool = True
+                horizon: int = HORIZON_DAYS, attribution: int = ATTRIBUTION_DRAWS
                 ) -> tuple[dict, Fitted]:
-    """The personalisation summary (JSON-ready) and the fitted patient."""
+    """``attribution``: posterior (and prior) draws attributed; 0 skips the priming
+    mechanism."""
     started = time.perf_counter()
     pm = personalised_model(record, condition, model, horizon)
     posterior = fit(pm, method, seed)
@@ -236,9 +222,8 @@ def personalise(record: PatientRecord, condition: str, method: str = "nuts", see
         primed = future["continued"] or GUIDELINE
         phases = plan(d, primed, float(d.days + horizon))
         rng = np.random.default_rng([seed, 5])
-        prior = rng.standard_normal((ATTRIBUTION_DRAWS, pm.n_z + 1))
-        post, post_failed = priming_probability(pm, fitted.subset(ATTRIBUTION_DRAWS), phases,
-                                                seed)
+        prior = rng.standard_normal((attribution, pm.n_z + 1))
+        post, post_failed = priming_probability(pm, fitted.subset(attribution), phases, seed)
         before, _ = priming_probability(pm, prior, phases, seed)
         for view, key in VIEWS.items():
             if view in post:
@@ -246,7 +231,7 @@ def personalise(record: PatientRecord, condition: str, method: str = "nuts", see
                 summary[f"prior_{key}"] = before[view]
         summary["priming"] = {
             "plan": "continued" if future["continued"] else "guideline",
-            "draws": ATTRIBUTION_DRAWS, "failed_draws": post_failed,
+            "draws": attribution, "failed_draws": post_failed,
             "scale": "NRS benefit on the last predicted day",
         }
     summary["runtime_s"] = time.perf_counter() - started

@@ -24,8 +24,6 @@ import math
 from pathlib import Path
 from typing import Literal
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -34,6 +32,7 @@ from exerpain.explain.priming import priming_index, priming_share
 from exerpain.model.protocols import Protocol, load_document
 from exerpain.patient.history import GUIDELINE, continued_protocol, plan, plan_inputs
 from exerpain.patient.personalise import Fitted, batched, trajectories
+from exerpain.precision import float64
 from exerpain.simulate.engine import CohortConfig, attribute
 
 PRESCRIPTION_DRAWS = 32
@@ -128,7 +127,10 @@ def ramped(fitted: Fitted, target: Protocol, c: Constraints) -> tuple[Protocol, 
             "start_day": day, "stop_day": day + 7.0}))
         level *= 1.0 + c.max_weekly_increase
         day += 7.0
-    phases.append(target.with_schedule(day, end))
+    # a ramp that cannot reach the target within the weeks stays on its last step
+    phases.append(target.model_copy(update={
+        "minutes_per_session": min(goal, level) / target.sessions_per_week,
+        "start_day": day, "stop_day": end}))
     return tuple(phases)
 
 
@@ -153,7 +155,9 @@ def evaluate(fitted: Fitted, programmes: list[Protocol], c: Constraints, thetas:
                          "minutes_per_session": programme.minutes_per_session,
                          "sessions_per_week": programme.sessions_per_week,
                          "weeks": c.weeks, "ramp_weeks": len(phases)
-                         - len(fitted.data.history) - 1},
+                         - len(fitted.data.history) - 1,
+                         "reaches_target": bool(phases[-1].minutes_per_session
+                                                >= programme.minutes_per_session - 1e-9)},
             "expected_benefit": float(benefit.mean()), "benefit_ci90": [float(lo), float(hi)],
             "p_response30": float((reduction >= 0.3).mean()),
             "p_response50": float((reduction >= 0.5).mean()),
@@ -171,8 +175,7 @@ def relies_on(fitted: Fitted, programme: dict, c: Constraints, seed: int) -> dic
     phases = (*fitted.data.history, *ramped(fitted, protocol, c))
     thetas = fitted.subset(RELIES_ON_DRAWS)
     inputs, jumps = plan_inputs(pm.model, pm.fr, phases)
-    params = jax.vmap(pm.params)(jnp.asarray(thetas[:, :-1]))
-    batch = batched(inputs, len(thetas))._replace(params=params)
+    batch = batched(inputs, len(thetas))._replace(params=pm.params_batch(thetas[:, :-1]))
     players, phi, codes = attribute(
         pm.model, batch, pm.fr.t0, jumps, min(p.start_day for p in phases),
         float(fitted.data.days + 7 * c.weeks - 1), pm.fr.steady,
@@ -183,6 +186,7 @@ def relies_on(fitted: Fitted, programme: dict, c: Constraints, seed: int) -> dic
     return {"mechanism": best, "probability": share[best]}
 
 
+@float64
 def prescribe(fitted: Fitted, constraints: Constraints, seed: int = 0) -> dict:
     """Ranked recommendations and the guideline programme for one patient (JSON-ready)."""
     programmes = candidates(constraints)

@@ -21,6 +21,7 @@ Diary CSV (one row per day with data; missing days are simply absent)::
 Labs CSV (covariates, genotypes and biomarkers; one row each)::
 
     name,value,unit,date
+    patient_id,P-0042,,
     sex,female,,
     age,61,a,
     hba1c,7.8,%,2026-01-05
@@ -269,7 +270,9 @@ def lab_fields(path: Path) -> dict:
     for k, row in enumerate(_rows(path, ("name", "value"), LAB_COLUMNS)):
         name, value, unit = row.get("name", ""), row.get("value", ""), row.get("unit", "")
         where = f"{path.name}: labs.{k} ({name})"
-        if name == "sex":
+        if name == "patient_id":
+            out["patient_id"] = value
+        elif name == "sex":
             if value not in ("female", "male"):
                 raise InputError(f"{where}: value must be female or male, got {value!r}")
             out["sex"] = value
@@ -286,7 +289,7 @@ def lab_fields(path: Path) -> dict:
                                                                1e-9, 1e9),
                                 "unit": unit})
         else:
-            raise InputError(f"{where}: unknown name; allowed: sex, "
+            raise InputError(f"{where}: unknown name; allowed: patient_id, sex, "
                              f"{', '.join([*COVARIATES, *VARIANT_NAMES, *BIOMARKERS])}")
     return out
 
@@ -304,7 +307,8 @@ def load_csv_record(diary: str | Path, labs: str | Path | None = None,
         if name not in fields:
             raise InputError(f"{labs.name}: {name}: missing (a row named {name} is required)")
     fields["diary"] = diary_days(diary)
-    fields["patient_id"] = patient_id or diary.parent.name or "patient"
+    fields["patient_id"] = patient_id or fields.get("patient_id") or diary.parent.name or (
+        "patient")
     return build_record(fields, diary.name)
 
 
@@ -335,6 +339,7 @@ def write_csv_record(record: PatientRecord, folder: Path) -> tuple[Path, Path]:
     with labs.open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(LAB_COLUMNS)
+        w.writerow(["patient_id", record.patient_id, "", ""])
         w.writerow(["sex", record.sex, "", ""])
         for name, (unit, _, _) in COVARIATES.items():
             value = getattr(record, name)

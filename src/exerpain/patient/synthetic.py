@@ -31,6 +31,7 @@ from exerpain.patient.likelihood import PatientModel
 from exerpain.patient.record import COVARIATES, PatientRecord
 from exerpain.population.genotypes import VARIANTS
 from exerpain.population.sampling import sample_subjects
+from exerpain.precision import float64
 
 BASELINE_WEEKS = 2
 HOLD_BACK_DAYS = 14
@@ -69,6 +70,7 @@ def _draw_covariates(condition: str, seed: int) -> tuple[dict, np.ndarray]:
     return cov, genotypes
 
 
+@float64
 def simulate_patient(condition: str, seed: int, weeks: int, model: Model | None = None
                      ) -> Synthetic:
     """A synthetic patient with ``weeks`` weeks of diary (module docstring)."""
@@ -109,10 +111,13 @@ def simulate_patient(condition: str, seed: int, weeks: int, model: Model | None 
     z = rng.standard_normal(pm.n_z)
     u = float(rng.standard_normal())
     inputs, jumps = plan_inputs(model, pm.fr, data.history)
-    ys, obs, code = jax.jit(pm.solve)(jnp.asarray(z), inputs, jumps)
-    if int(code) != 0:
-        raise RuntimeError(f"synthetic patient {seed}: the solve failed (code {int(code)})")
-    expected = np.asarray(pm.felt(obs["nrs"], jnp.asarray(u), data.first_session))[:days]
+    ys, _, code = pm.kernels.solve_batch(jnp.asarray(z)[None, :], inputs, jnp.asarray(jumps),
+                                         pm.arrays)
+    felt, _ = pm.felt(np.append(z, u)[None, :], data.history)
+    if int(code[0]) != 0:
+        raise RuntimeError(f"synthetic patient {seed}: the solve failed (code {int(code[0])})")
+    ys = np.asarray(ys[0])
+    expected = felt[0, :days]
     r = pm.report
     slow, daily = unit_fluctuation(rng, 1, days, r.slow_days)
     reported = np.rint(np.clip(expected + r.slow_sd * slow[0] + r.daily_sd * daily[0],
@@ -136,11 +141,11 @@ def simulate_patient(condition: str, seed: int, weeks: int, model: Model | None 
             continue
         diary.append({**entry, "pain": None if missing[day] else float(reported[day])})
     record = PatientRecord(**{**record_fields, "diary": diary, "labs": labs})
+    truth_params = pm.params(z)
     truth = {
         "condition": condition, "seed": seed, "weeks": weeks,
         "z": z.tolist(), "placebo_u": u, "placebo_fraction": float(pm.placebo(u)),
-        "parameters": {f"{g}.{n}": float(np.asarray(pm.params(jnp.asarray(z))[g][n]))
-                       for g, n in pm.varied},
+        "parameters": {f"{g}.{n}": float(truth_params[g][n]) for g, n in pm.varied},
         "held_back": [{"day": day, "date": (START + dt.timedelta(days=day)).isoformat(),
                        "pain": float(reported[day]), "expected": float(expected[day])}
                       for day in range(visible, days)],

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import diffrax
 import jax
 import jax.numpy as jnp
+import lineax as lx
 import numpy as np
 import optimistix as optx
 from jax import Array
@@ -32,7 +33,12 @@ from exerpain.simulate.scenario import Prepared
 RTOL = 1e-8
 ATOL = 1e-10
 MAX_STEPS = 4096
-DTMIN = 1e-7  # day; a run whose step size collapses below this (e.g. NaN) fails at once
+# day; a run whose step size collapses below this (e.g. NaN) fails at once. Below one ulp of
+# the shifted clock (1.8e-12 day at tau 8192-16384): a step that ends a sliver before an
+# input jump and the step clipped to that jump can be far shorter than any "collapse" limit
+# above the clock's resolution, and a limit of 1e-7 or 1e-10 day failed runs with many jumps
+# (a patient's weekly training phases: 9 of 4,096 coalition runs of 16 draws; none at 1e-12).
+DTMIN = 1e-12
 CLOCK_SHIFT = 8192.0  # day; the integrator's clock is t + CLOCK_SHIFT (see integrate_run)
 FAILURE_REASONS = {0: "ok", 1: "solver failure (max steps or step size below minimum)",
                    2: "non-finite values (the vector field returned NaN or inf)"}
@@ -103,13 +109,18 @@ PTC_DT0 = 0.5  # day; first pseudo-time step, grown by switched evolution relaxa
 PTC_GROWTH = 1.5  # least growth of the pseudo-time step per accepted step (slow modes)
 
 
-def _newton(model: Model, inputs: ModelInputs, t0: Array, guess: Array) -> tuple[Array, Array]:
+def _newton(model: Model, inputs: ModelInputs, t0: Array, guess: Array,
+            pseudoinverse: bool = False) -> tuple[Array, Array]:
     """Newton's method (optimistix) for ``f(t0, y) = 0`` from ``guess``: (root, converged).
     A root with a state below zero is not a physiological steady state and counts as not
-    converged."""
+    converged. ``pseudoinverse``: the root's implicit gradient solves its linear system by
+    SVD, which accepts a singular Jacobian (lineax's default LU raises on one, stopping a
+    sampler that wandered there)."""
+    adjoint = (optx.ImplicitAdjoint(linear_solver=lx.AutoLinearSolver(well_posed=False))
+               if pseudoinverse else optx.ImplicitAdjoint())
     sol = optx.root_find(lambda x, args: model.vector_field(t0, x, args),
                          optx.Newton(rtol=1e-10, atol=1e-12), guess, args=inputs, throw=False,
-                         max_steps=64)
+                         max_steps=64, adjoint=adjoint)
     ok = ((sol.result == optx.RESULTS.successful) & jnp.all(jnp.isfinite(sol.value))
           & jnp.all(sol.value > -1e-9))
     return sol.value, ok
@@ -145,7 +156,7 @@ def relax(model: Model, inputs: ModelInputs, t0: Array, y: Array) -> Array:
 
 
 def initial_state(model: Model, inputs: ModelInputs, t0: Array, steady: bool,
-                  fallback: bool = True) -> tuple[Array, Array]:
+                  fallback: bool = True, pseudoinverse: bool = False) -> tuple[Array, Array]:
     """State at ``t0`` and a failure code: health, or (``steady``) the steady state of the
     untreated condition at ``t0``, by Newton's method (optimistix) from health; where that
     fails (it diverges for some parameter draws), Newton from the end of a pseudo-transient
@@ -153,16 +164,18 @@ def initial_state(model: Model, inputs: ModelInputs, t0: Array, steady: bool,
     starting guess carries none. ``fallback=False`` skips the continuation: the calibration's
     gradient programs, where it would add a 60-step continuation to every subject of every
     virtual cohort (compile time) and where a failed start is reported by the objective as a
-    failed trial point, not lost."""
+    failed trial point, not lost. ``pseudoinverse``: see :func:`_newton` (a patient's
+    sampler)."""
     y = model.healthy_state(inputs.params)
     if not steady:
         return y, jnp.asarray(0)
-    root, ok = _newton(model, inputs, t0, y)
+    root, ok = _newton(model, inputs, t0, y, pseudoinverse)
     if not fallback:
         return root, jnp.where(ok, 0, 1)
 
     def continued(_):
-        return _newton(model, inputs, t0, jax.lax.stop_gradient(relax(model, inputs, t0, y)))
+        return _newton(model, inputs, t0, jax.lax.stop_gradient(relax(model, inputs, t0, y)),
+                       pseudoinverse)
 
     root, ok = jax.lax.cond(ok, lambda _: (root, ok), continued, None)
     return root, jnp.where(ok, 0, 1)

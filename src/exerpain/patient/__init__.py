@@ -1,0 +1,1 @@
+"""One patient's journey: record (CSV, FHIR), personalisation, prescription, synthetic patients."""
