@@ -48,6 +48,7 @@ from exerpain.simulate.engine import CohortConfig, attribute
 MIN_RATED_DAYS = 14
 HORIZON_DAYS = 56
 ATTRIBUTION_DRAWS = 32
+ATTRIBUTION_BLOCK = 8
 PREDICTION_DRAWS = 64
 INFORMED_SD = 0.9
 INFORMED_SHIFT = 0.5
@@ -141,18 +142,29 @@ def _bands(values: np.ndarray, days: np.ndarray, start: dt.date) -> list[dict]:
 def priming_probability(pm: PatientModel, thetas: np.ndarray, phases, seed: int
                         ) -> tuple[dict[str, dict[str, float]], int]:
     """Per view, ``{mechanism or "none": probability}`` over draws ``thetas``, and the
-    number of draws whose solve failed (excluded)."""
+    number of draws whose solve failed (excluded). Solved in blocks of
+    :data:`ATTRIBUTION_BLOCK` draws (the last one padded), so every call shares one
+    compiled solver."""
     inputs, jumps = plan_inputs(pm.model, pm.fr, phases)
-    batch = batched(inputs, len(thetas))._replace(params=pm.params_batch(thetas[:, :-1]))
     t_split = min(p.start_day for p in phases)
-    players, phi, codes = attribute(
-        pm.model, batch, pm.fr.t0, jumps, t_split, float(pm.fr.days - 1), pm.fr.steady,
-        CohortConfig(condition=pm.data.condition.name, protocol="sedentary", n=1, seed=seed))
-    out = {}
-    for view, values in phi.items():
-        ok = codes == 0
-        out[view] = priming_share(priming_index(values[ok]), players)
-    return out, int((codes != 0).sum())
+    config = CohortConfig(condition=pm.data.condition.name, protocol="sedentary", n=1,
+                          seed=seed)
+    index: dict[str, list] = {}
+    failed = 0
+    for first in range(0, len(thetas), ATTRIBUTION_BLOCK):
+        block = thetas[first:first + ATTRIBUTION_BLOCK]
+        padded = np.concatenate([block, np.repeat(block[:1], ATTRIBUTION_BLOCK - len(block),
+                                                  axis=0)])
+        batch = batched(inputs, ATTRIBUTION_BLOCK)._replace(
+            params=pm.params_batch(padded[:, :-1]))
+        players, phi, codes = attribute(pm.model, batch, pm.fr.t0, jumps, t_split,
+                                        float(pm.fr.days - 1), pm.fr.steady, config)
+        ok = codes[:len(block)] == 0
+        failed += int((~ok).sum())
+        for view, values in phi.items():
+            index.setdefault(view, []).append(priming_index(values[:len(block)][ok]))
+    return {view: priming_share(np.concatenate(parts), players)
+            for view, parts in index.items()}, failed
 
 
 def informed_parameters(pm: PatientModel, posterior: Posterior) -> list[dict]:
@@ -184,8 +196,8 @@ def personalise(record: PatientRecord, condition: str, method: str = "nuts", see
                 change: Protocol | None = None, model: Model | None = None,
                 horizon: int = HORIZON_DAYS, attribution: int = ATTRIBUTION_DRAWS
                 ) -> tuple[dict, Fitted]:
-    """``attribution``: posterior (and prior) draws attributed; 0 skips the priming
-    mechanism."""
+    """The personalisation summary (JSON-ready) and the fitted patient. ``attribution``:
+    posterior (and prior) draws attributed for the priming mechanism; 0 skips it."""
     started = time.perf_counter()
     pm = personalised_model(record, condition, model, horizon)
     posterior = fit(pm, method, seed)

@@ -28,15 +28,13 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from exerpain.errors import InputError
-from exerpain.explain.priming import priming_index, priming_share
 from exerpain.model.protocols import Protocol, load_document
-from exerpain.patient.history import GUIDELINE, continued_protocol, plan, plan_inputs
-from exerpain.patient.personalise import Fitted, batched, trajectories
+from exerpain.patient.history import GUIDELINE, continued_protocol, plan
+from exerpain.patient.personalise import Fitted, priming_probability, trajectories
 from exerpain.precision import float64
-from exerpain.simulate.engine import CohortConfig, attribute
 
 PRESCRIPTION_DRAWS = 32
-RELIES_ON_DRAWS = 16
+RELIES_ON_DRAWS = 8
 RAMP_START_MINUTES = 60.0  # min/week a ramp starts from when the patient does less (assumed)
 TOP = 5
 
@@ -168,22 +166,13 @@ def evaluate(fitted: Fitted, programmes: list[Protocol], c: Constraints, thetas:
 
 def relies_on(fitted: Fitted, programme: dict, c: Constraints, seed: int) -> dict:
     """The most probable priming mechanism of ``programme`` (entry view) over draws."""
-    pm = fitted.pm
     protocol = Protocol(modality=programme["modality"], intensity=programme["intensity"],
                         minutes_per_session=programme["minutes_per_session"],
                         sessions_per_week=programme["sessions_per_week"], species="human")
     phases = (*fitted.data.history, *ramped(fitted, protocol, c))
-    thetas = fitted.subset(RELIES_ON_DRAWS)
-    inputs, jumps = plan_inputs(pm.model, pm.fr, phases)
-    batch = batched(inputs, len(thetas))._replace(params=pm.params_batch(thetas[:, :-1]))
-    players, phi, codes = attribute(
-        pm.model, batch, pm.fr.t0, jumps, min(p.start_day for p in phases),
-        float(fitted.data.days + 7 * c.weeks - 1), pm.fr.steady,
-        CohortConfig(condition=fitted.data.condition.name, protocol="sedentary", n=1,
-                     seed=seed, pathway=False))
-    share = priming_share(priming_index(phi["entry"][codes == 0]), players)
-    best = max(share, key=lambda k: share[k])
-    return {"mechanism": best, "probability": share[best]}
+    share, _ = priming_probability(fitted.pm, fitted.subset(RELIES_ON_DRAWS), phases, seed)
+    best = max(share["entry"], key=lambda k: share["entry"][k])
+    return {"mechanism": best, "probability": share["entry"][best]}
 
 
 @float64

@@ -32,7 +32,7 @@ WEEKS = 10
 
 
 def recover(seed: int, condition: str = "dpn", method: str = "laplace", weeks: int = WEEKS,
-            attribution: int = 16) -> dict:
+            attribution: int = 8) -> dict:
     """One synthetic patient's recovery figures."""
     started = time.perf_counter()
     synthetic = simulate_patient(condition, seed, weeks)
@@ -92,12 +92,14 @@ def main() -> None:
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--condition", default="dpn")
     parser.add_argument("--method", default="laplace")
+    parser.add_argument("--attribution", type=int, default=8,
+                        help="posterior and prior draws attributed per patient")
     parser.add_argument("--out", default="recovery.json")
     args = parser.parse_args()
     enable_globally()  # this program owns its process
     rows = []
     for seed in range(args.first_seed, args.first_seed + args.patients):
-        rows.append(recover(seed, args.condition, args.method))
+        rows.append(recover(seed, args.condition, args.method, attribution=args.attribution))
         result = {"settings": vars(args), "summary": aggregate(rows), "patients": rows}
         with open(args.out, "w") as f:  # rewritten after each patient (a long run)
             f.write(to_json(result) + "\n")
