@@ -137,8 +137,8 @@ def simulate_patient(condition: str, seed: int, weeks: int, model: Model | None 
                          "unit": BIOMARKERS[marker].unit})
     diary = []
     for day, entry in enumerate(entries[:visible]):
-        if missing[day] and "minutes" not in entry:
-            continue
+        if missing[day] and "minutes" not in entry and 0 < day < visible - 1:
+            continue  # a missing day is absent (the first and last stay: the labs' days)
         diary.append({**entry, "pain": None if missing[day] else float(reported[day])})
     record = PatientRecord(**{**record_fields, "diary": diary, "labs": labs})
     truth_params = pm.params(z)
