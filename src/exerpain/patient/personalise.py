@@ -139,16 +139,16 @@ def _bands(values: np.ndarray, days: np.ndarray, start: dt.date) -> list[dict]:
 
 
 @float64
-def priming_probability(pm: PatientModel, thetas: np.ndarray, phases, seed: int
-                        ) -> tuple[dict[str, dict[str, float]], int]:
+def priming_probability(pm: PatientModel, thetas: np.ndarray, phases, seed: int,
+                        pathway: bool = True) -> tuple[dict[str, dict[str, float]], int]:
     """Per view, ``{mechanism or "none": probability}`` over draws ``thetas``, and the
     number of draws whose solve failed (excluded). Solved in blocks of
     :data:`ATTRIBUTION_BLOCK` draws (the last one padded), so every call shares one
-    compiled solver."""
+    compiled solver. ``pathway``: the pathway view too (about 3 times the work)."""
     inputs, jumps = plan_inputs(pm.model, pm.fr, phases)
     t_split = min(p.start_day for p in phases)
     config = CohortConfig(condition=pm.data.condition.name, protocol="sedentary", n=1,
-                          seed=seed)
+                          seed=seed, pathway=pathway)
     index: dict[str, list] = {}
     failed = 0
     for first in range(0, len(thetas), ATTRIBUTION_BLOCK):
@@ -194,10 +194,11 @@ def informed_parameters(pm: PatientModel, posterior: Posterior) -> list[dict]:
 @float64
 def personalise(record: PatientRecord, condition: str, method: str = "nuts", seed: int = 0,
                 change: Protocol | None = None, model: Model | None = None,
-                horizon: int = HORIZON_DAYS, attribution: int = ATTRIBUTION_DRAWS
-                ) -> tuple[dict, Fitted]:
+                horizon: int = HORIZON_DAYS, attribution: int = ATTRIBUTION_DRAWS,
+                pathway: bool = True) -> tuple[dict, Fitted]:
     """The personalisation summary (JSON-ready) and the fitted patient. ``attribution``:
-    posterior (and prior) draws attributed for the priming mechanism; 0 skips it."""
+    posterior (and prior) draws attributed for the priming mechanism; 0 skips it.
+    ``pathway``: the pathway view beside the entry view."""
     started = time.perf_counter()
     pm = personalised_model(record, condition, model, horizon)
     posterior = fit(pm, method, seed)
@@ -235,8 +236,9 @@ def personalise(record: PatientRecord, condition: str, method: str = "nuts", see
         phases = plan(d, primed, float(d.days + horizon))
         rng = np.random.default_rng([seed, 5])
         prior = rng.standard_normal((attribution, pm.n_z + 1))
-        post, post_failed = priming_probability(pm, fitted.subset(attribution), phases, seed)
-        before, _ = priming_probability(pm, prior, phases, seed)
+        post, post_failed = priming_probability(pm, fitted.subset(attribution), phases, seed,
+                                                pathway)
+        before, _ = priming_probability(pm, prior, phases, seed, pathway)
         for view, key in VIEWS.items():
             if view in post:
                 summary[key] = post[view]
