@@ -6,7 +6,8 @@ Laplace approximation checked and corrected by importance sampling.
   Converged when split R-hat <= :data:`MAX_RHAT` and bulk effective sample size >=
   :data:`MIN_ESS` for every unknown, and divergent transitions <= :data:`MAX_DIVERGENT`.
 - ``laplace``: the posterior mode (optimistix BFGS), the Hessian by central differences of
-  the exact gradient, draws from the Gaussian, then Pareto-smoothed importance weights
+  the exact gradient, draws from a Student-t (:data:`PROPOSAL_DF` degrees of freedom) with
+  that mode and the inverse Hessian as scale, then Pareto-smoothed importance weights
   against the exact posterior (arviz ``psislw``; Vehtari et al. 2024, JMLR 25:72) and
   resampling. Converged when the optimiser succeeded, the Hessian is positive definite and
   the Pareto shape k <= :data:`MAX_PARETO_K`; otherwise use NUTS.
@@ -36,7 +37,8 @@ NUTS_MAX_TREE_DEPTH = 6
 MAX_RHAT = 1.05
 MIN_ESS = 50.0
 MAX_DIVERGENT = 0.01  # fraction of post-warmup transitions
-LAPLACE_DRAWS = 400
+LAPLACE_DRAWS = 1000
+PROPOSAL_DF = 10.0  # degrees of freedom of the importance proposal
 HESSIAN_STEP = 1e-3
 MAX_PARETO_K = 0.7
 METHODS = ("nuts", "laplace")
@@ -92,8 +94,13 @@ def fit_laplace(pm: PatientModel, seed: int, draws: int = LAPLACE_DRAWS) -> Post
     covariance = np.linalg.inv(hessian)
     rng = np.random.default_rng([seed, 7])
     chol = np.linalg.cholesky(covariance)
-    proposal = mode + rng.standard_normal((draws, dim)) @ chol.T
-    log_q = -0.5 * np.sum(np.linalg.solve(chol, (proposal - mode).T) ** 2, axis=0)
+    # a multivariate Student-t around the mode: heavier tails than the posterior keep the
+    # importance weights bounded (with a Gaussian proposal Pareto k exceeded 0.7 for 4 of
+    # 19 synthetic patients)
+    scale = np.sqrt(PROPOSAL_DF / rng.chisquare(PROPOSAL_DF, size=(draws, 1)))
+    proposal = mode + scale * rng.standard_normal((draws, dim)) @ chol.T
+    mahalanobis = np.sum(np.linalg.solve(chol, (proposal - mode).T) ** 2, axis=0)
+    log_q = -0.5 * (PROPOSAL_DF + dim) * np.log1p(mahalanobis / PROPOSAL_DF)
     log_p = np.asarray(pm.kernels.log_posterior_batch(jnp.asarray(proposal), pm.arrays))
     log_w = np.where(np.isfinite(log_p), log_p - log_q, -np.inf)
     finite = np.isfinite(log_w)
