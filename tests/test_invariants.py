@@ -127,7 +127,7 @@ def steady_solvers(model):
     return full, relaxed, newton
 
 
-@pytest.mark.parametrize("seed", [1, 6, 13])
+@pytest.mark.parametrize("seed", [1, 13, 14])
 def test_steady_start_where_newton_from_health_can_diverge(model, steady_solvers, seed):
     """Parameter draws where Newton's method from health diverged (to ROS -26 and the like)
     in a run of this suite (the seeds are re-chosen when the parameter ranges change the
@@ -177,11 +177,24 @@ def test_jumps_are_stepped_over_exactly(jump):
                                rtol=1e-9, atol=1e-9)  # atol: the clock's resolution, 2e-12
 
 
+class _Chatter:
+    """dy/dt = 1e4 cos(1e4 t): resolving it to tolerance over days needs far more than
+    ``MAX_STEPS`` steps."""
+
+    def vector_field(self, t, y, inputs):
+        return 1e4 * jnp.cos(1e4 * t) * jnp.ones_like(y)
+
+
 def test_a_run_the_solver_gives_up_on_is_a_solver_failure():
-    """A jump the solver is not told of collapses the step size below ``DTMIN``: reported as
-    a solver failure (code 1), not as non-finite values because diffrax pads the unreached
-    save times with inf."""
+    """A run that exhausts ``MAX_STEPS`` is reported as a solver failure (code 1), not as
+    non-finite values because diffrax pads the unreached save times with inf. (An input jump
+    the solver is not told of no longer fails: the step size shrinks to the clock's
+    resolution, ``DTMIN``, and steps over it.)"""
     from exerpain.simulate.solve import FAILURE_REASONS, integrate_run
+    ys, code = integrate_run(_Chatter(), None, jnp.zeros(1), jnp.asarray(0.0),
+                             jnp.asarray([90.0, 91.0]), jnp.asarray([10.0, 20.0]), 1e-8, 1e-10)
+    assert FAILURE_REASONS[int(code)].startswith("solver failure")
     ys, code = integrate_run(_Step(0.5), None, jnp.zeros(1), jnp.asarray(0.0),
                              jnp.asarray([90.0, 91.0]), jnp.asarray([1.0, 2.0]), 1e-8, 1e-10)
-    assert FAILURE_REASONS[int(code)].startswith("solver failure")
+    assert FAILURE_REASONS[int(code)] == "ok"
+    np.testing.assert_allclose(np.asarray(ys)[:, 0], [0.5, 1.5], atol=1e-6)
