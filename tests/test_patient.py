@@ -251,3 +251,17 @@ def test_cli_writes_a_synthetic_record_and_refuses_bad_input(tmp_path):
     assert refused.exit_code == 2 and "constraints: no programme meets them" in refused.output
     first = dt.date(2026, 1, 5)
     assert load_record(out / "diary.csv").start == first
+
+
+def test_a_personalise_folder_is_read_back(personalised, tmp_path):
+    """``personalise --out`` writes what ``prescribe`` reads: the same record and draws."""
+    from exerpain.interfaces.patient_cli import _load_fitted, write_fitted
+
+    summary, fitted = personalised
+    write_fitted(tmp_path, fitted, summary)
+    back = _load_fitted(tmp_path, "dpn", 0, True, 7 * 6 + 1)
+    assert back.data.record == fitted.data.record
+    np.testing.assert_array_equal(back.posterior.draws, fitted.posterior.draws)
+    with pytest.raises(InputError, match="not a personalise --out folder"):
+        (tmp_path / "posterior.npz").unlink()
+        _load_fitted(tmp_path, "dpn", 0, True, 43)

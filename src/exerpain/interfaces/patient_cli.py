@@ -94,8 +94,9 @@ def write_fitted(folder: Path, fitted, summary: dict) -> None:
     atomic_write(folder / "posterior.npz", save)
 
 
-def _load_fitted(path: Path, condition: str, seed: int, fast: bool):
-    """A ``personalise --out`` folder, or a record to personalise first."""
+def _load_fitted(path: Path, condition: str, seed: int, fast: bool, horizon: int):
+    """A ``personalise --out`` folder, or a record to personalise first; the patient's
+    frame reaches ``horizon`` days past the diary."""
     import numpy as np
 
     from exerpain.errors import InputError
@@ -111,7 +112,7 @@ def _load_fitted(path: Path, condition: str, seed: int, fast: bool):
         summary = json.loads(files[0].read_text())
         rec = PatientRecord.model_validate_json(files[1].read_text())
         draws = np.load(files[2])["draws"]
-        pm = personalised_model(rec, summary["condition"], horizon=7 * 52)
+        pm = personalised_model(rec, summary["condition"], horizon=horizon)
         if draws.ndim != 2 or draws.shape[1] != pm.n_z + 1:
             raise InputError(f"{files[2]}: draws of shape {draws.shape}; expected (n, "
                              f"{pm.n_z + 1})")
@@ -120,7 +121,7 @@ def _load_fitted(path: Path, condition: str, seed: int, fast: bool):
     rec = load_record(path)
     _, fitted = _fit(lambda: personalise(rec, condition, "laplace" if fast else "nuts", seed,
                                          attribution=0))
-    pm = personalised_model(rec, condition, horizon=7 * 52)
+    pm = personalised_model(rec, condition, horizon=horizon)
     return Fitted(pm, fitted.posterior, fitted.plans)
 
 
@@ -143,7 +144,7 @@ def prescribe(
     from exerpain.patient.prescribe import candidates
 
     candidates(c)  # constraints no programme meets: refused before the fit
-    fitted = _load_fitted(source, condition, s, fast)
+    fitted = _load_fitted(source, condition, s, fast, 7 * c.weeks + 1)
     result = run(fitted, c, s)
     if json_:
         typer.echo(to_json(result))
