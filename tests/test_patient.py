@@ -211,8 +211,8 @@ def test_prescription_ranks_programmes_under_constraints(personalised):
     _, fitted = personalised
     c = Constraints(modalities=("aerobic",), intensity_min=0.4, intensity_max=0.6,
                     intensity_step=0.2, minutes_options=(20.0, 40.0),
-                    sessions_options=(2.0, 4.0), minutes_per_week_max=160, weeks=6,
-                    max_weekly_increase=0.2)
+                    sessions_options=(2.0, 4.0), minutes_per_week_max=160, weeks=10,
+                    max_weekly_increase=0.2)  # 10 weeks: longer than the fit's frame
     assert len(candidates(c)) == 8
     phases = ramped(fitted, candidates(c)[-1], c)
     weekly = [p.minutes_per_session * p.sessions_per_week for p in phases]

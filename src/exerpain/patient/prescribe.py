@@ -30,7 +30,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from exerpain.errors import InputError
 from exerpain.model.protocols import Protocol, load_document
 from exerpain.patient.history import GUIDELINE, continued_protocol, plan
-from exerpain.patient.personalise import Fitted, priming_probability, trajectories
+from exerpain.patient.personalise import (
+    Fitted,
+    personalised_model,
+    priming_probability,
+    trajectories,
+)
 from exerpain.precision import float64
 
 PRESCRIPTION_DRAWS = 32
@@ -179,6 +184,10 @@ def relies_on(fitted: Fitted, programme: dict, c: Constraints, seed: int) -> dic
 def prescribe(fitted: Fitted, constraints: Constraints, seed: int = 0) -> dict:
     """Ranked recommendations and the guideline programme for one patient (JSON-ready)."""
     programmes = candidates(constraints)
+    if fitted.data.days + 7 * constraints.weeks > fitted.pm.fr.days:  # frame too short
+        pm = personalised_model(fitted.data.record, fitted.data.condition.name,
+                                fitted.pm.model, horizon=7 * constraints.weeks + 1)
+        fitted = Fitted(pm, fitted.posterior, fitted.plans)
     thetas = fitted.subset(PRESCRIPTION_DRAWS)
     rows = evaluate(fitted, programmes, constraints, thetas)
     key = constraints.objective
