@@ -17,7 +17,6 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 
-import jax.numpy as jnp
 import numpy as np
 
 from exerpain.errors import InputError
@@ -196,7 +195,3 @@ def plan_inputs(model: Model, fr: Frame, phases: tuple[Protocol, ...]
     jumps[:len(edges)] = edges
     return fr.base._replace(exercise=plan_), jumps
 
-
-def observed_days(fr: Frame) -> jnp.ndarray:
-    """Save days 0 .. frame days - 1."""
-    return jnp.arange(fr.days, dtype=float)

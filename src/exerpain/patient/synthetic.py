@@ -28,7 +28,7 @@ from exerpain.model.protocols import PRESETS
 from exerpain.model.registry import Model
 from exerpain.patient.history import CONDITIONS, patient_data, plan_inputs
 from exerpain.patient.likelihood import PatientModel
-from exerpain.patient.record import COVARIATES, PatientRecord
+from exerpain.patient.record import BIOMARKERS, COVARIATES, PatientRecord
 from exerpain.population.genotypes import VARIANTS
 from exerpain.population.sampling import sample_subjects
 from exerpain.precision import float64
@@ -127,8 +127,6 @@ def simulate_patient(condition: str, seed: int, weeks: int, model: Model | None 
     cv = float(pm.base["readout"]["biomarker_noise_cv"])
     names = model.state_names
     labs = []
-    from exerpain.patient.record import BIOMARKERS
-
     for day in (0, visible - 1):
         for marker in LAB_MARKERS:
             state = float(np.asarray(ys)[day, names.index(BIOMARKERS[marker].state)])
