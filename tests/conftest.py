@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from functools import cache
 
 import pytest
+
+# Runs, calibrations and compiled code go to a data directory of the test session's own, never
+# the user's (exerpain.datadir).
+os.environ.setdefault("EXERPAIN_DATA_DIR", tempfile.mkdtemp(prefix="exerpain-test-data-"))
 
 from exerpain.model.registry import Model
 from exerpain.precision import enable_globally
