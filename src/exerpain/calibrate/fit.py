@@ -39,7 +39,6 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.experimental.compilation_cache import compilation_cache as cache
 from scipy.optimize import minimize
 
 from exerpain.calibrate.experiments import run_experiments
@@ -51,6 +50,7 @@ from exerpain.calibrate.space import (
     to_theta,
 )
 from exerpain.calibrate.targets import Target, fitted_targets, held_out_targets
+from exerpain.compile_cache import enable_compile_cache
 from exerpain.model.registry import Model
 from exerpain.precision import float64
 
@@ -365,14 +365,6 @@ def calibrate(model: Model | None = None, starts: int = 3, seed: int = 0,
 def compile_cache(path: Path | None = None) -> Path:
     """Keep compiled experiments on disk (JAX's persistent compilation cache) so that a second
     calibration, or one after an interruption, does not compile them again: ``path``, else
-    ``$EXERPAIN_CACHE_DIR``, else ``$XDG_CACHE_HOME/exerpain/jax`` (``~/.cache`` by
-    default). Returns the folder."""
-    if path is None:
-        env = os.environ.get("EXERPAIN_CACHE_DIR")
-        root = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-        path = Path(env) if env else root / "exerpain" / "jax"
-    path.mkdir(parents=True, exist_ok=True)
-    cache.reset_cache()  # the cache is set up at the first compile, which may have happened
-    jax.config.update("jax_compilation_cache_dir", str(path))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 5.0)
-    return path
+    ``$EXERPAIN_CACHE_DIR``, else the data directory's ``jax-cache/``
+    (:func:`exerpain.compile_cache.enable_compile_cache`). Returns the folder."""
+    return enable_compile_cache(path)
