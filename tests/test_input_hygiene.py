@@ -205,12 +205,40 @@ def test_bad_scenario_arguments_are_one_input_error(model, kwargs, needle):
                            **kwargs}).build(model)
 
 
-def test_partial_params_are_one_input_error(model):
-    """A params dict missing a group used to fail as a KeyError inside the model."""
-    params = model.default_params()
-    del params["opioid"]
-    with pytest.raises(InputError, match="params.opioid: missing parameter group"):
+def test_partial_params_override_the_defaults(model):
+    """A partial dictionary used to fail as a KeyError inside the model; it now changes the
+    named parameters and keeps the rest, in any of the three spellings."""
+    name = next(iter(model.default_params()["opioid"]))
+    full = model.default_params()
+    value = full["opioid"][name] * 1.5
+    full["opioid"][name] = value
+    built = [Scenario.create(condition="cci", params=p).resolved_params(model)
+             for p in ({"opioid": {name: value}}, {f"opioid.{name}": value},
+                       [f"opioid.{name}={value}"], full)]
+    assert all(b == built[0] for b in built[1:])
+    assert built[0]["opioid"][name] == value
+    assert built[0]["gabaergic"] == Scenario.create(condition="cci").resolved_params(
+        model)["gabaergic"]
+
+
+@pytest.mark.parametrize(("params", "needle"), [
+    ({"opioid": {"nonsense": 1.0}}, r"params.opioid.nonsense: unknown parameter; allowed:"),
+    ({"opiod": {"k": 1.0}}, r"params.opiod: unknown parameter group; allowed:"),
+    (["opioid"], r"params: 'opioid' must be GROUP.NAME=VALUE"),
+    ({"injury.insult_rate": 0.5}, r"params.injury.insult_rate: set by condition 'cci' from "
+                                  r"condition.cci_insult_rate"),
+])
+def test_bad_overrides_name_the_parameter(model, params, needle):
+    with pytest.raises(InputError, match=needle):
         Scenario.create(condition="cci", params=params).build(model)
+
+
+def test_override_outside_the_declared_range_is_refused(model):
+    group, p = next((g, p) for g, p in model.parameter_table() if g == "opioid")
+    with pytest.raises(InputError, match=rf"params.opioid.{p.name}: must be within "
+                                         rf"{p.low:g}-{p.high:g}"):
+        Scenario.create(condition="cci", params={f"opioid.{p.name}": p.high * 2 + 1}
+                        ).build(model)
 
 
 def test_repeated_names_count_once_with_a_warning(model):

@@ -12,7 +12,6 @@ import pandas as pd
 from exerpain.calibrate import identifiability
 from exerpain.calibrate.fit import CalibrationResult
 from exerpain.errors import InputError
-from exerpain.model.calibrated import FILE
 from exerpain.storage import atomic_write, write_json
 
 
@@ -143,9 +142,11 @@ def write(folder: Path, params: pd.DataFrame, targets: pd.DataFrame, info: dict)
     return folder
 
 
-def ship(record: dict, folder: Path | None = None) -> Path:
-    """Install ``record`` as the package's default calibration (atomic replace)."""
-    folder = folder or Path(__file__).resolve().parents[1] / "model" / "data"
-    path = folder / FILE
-    write_json(path, record)
-    return path
+def ship(record: dict, name: str | None = None) -> str:
+    """Install ``record`` as a new named calibration in the data directory and make it the
+    active one (:func:`exerpain.model.calibrated.install`; the package's own calibration is
+    never rewritten). ``name`` defaults to ``cal-<UTC time>``. Returns the path."""
+    from exerpain.model.calibrated import install
+
+    name = name or "cal-" + dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    return install(record, name)

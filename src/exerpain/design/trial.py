@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from functools import lru_cache
 from pathlib import Path
 
@@ -41,6 +42,7 @@ from exerpain.design.spec import Arm, TrialDesign
 from exerpain.errors import InputError
 from exerpain.model.calibrated import posterior_draws
 from exerpain.model.conditions import get_condition
+from exerpain.model.overrides import apply_overrides, check_overrides, parse_overrides
 from exerpain.model.pharmacology import DosingInputs, dosing_inputs, no_dosing
 from exerpain.model.readouts import nrs
 from exerpain.model.registry import Model, ModelInputs
@@ -54,6 +56,10 @@ from exerpain.simulate.solve import (
     integrate_run,
     stack_trees,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
 
 LANES = {"cpu": 512}
 LANES_ACCELERATOR = 32_768
@@ -200,13 +206,14 @@ def _covariate_ok(design: TrialDesign, covs: dict[str, np.ndarray]) -> np.ndarra
 
 
 def screen(design: TrialDesign, model: Model, reporting: Reporting, needed: int,
-           first_id: int, key, draws: dict, rng: np.random.Generator) -> Pool:
+           first_id: int, key, draws: dict, rng: np.random.Generator,
+           defaults: dict | None = None) -> Pool:
     """Screen patients ``first_id, first_id + 1, ...`` until ``needed`` are eligible. The
     run-in is untreated whatever the arms hold (no programme, drug or blockade before
     randomisation)."""
     untreated = Scenario.create(condition=design.condition, days=design.days).build(model)
     condition = get_condition(design.condition)
-    defaults = model.default_params()
+    defaults = model.default_params() if defaults is None else defaults
     run_in_days = np.arange(-7 * design.weeks.run_in + 1, 1, dtype=float)
     t0 = untreated.t0
     save = np.unique(np.maximum(run_in_days, t0))
@@ -351,26 +358,70 @@ class TrialRun:
     screened: int
     failed: int
     failure_reasons: dict[str, int]
+    design: TrialDesign | None = None
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per replicate trial and comparison (arm vs control): estimate, se, p,
+        ci_low, ci_high, smd, model_difference (NRS points)
+        (:func:`exerpain.design.results.replicate_rows`)."""
+        import pandas as pd
+
+        from exerpain.design.results import replicate_rows
+
+        return pd.DataFrame(replicate_rows(self))
+
+    def _alpha(self) -> float:
+        return self.design.analysis.alpha if self.design is not None else 0.05
+
+    def __repr__(self) -> str:
+        from exerpain.design.results import power_of
+
+        name = f"{self.design.name}, n={self.design.n_randomised}, " if self.design else ""
+        parts = []
+        comparisons = self.replicates[0].comparisons if self.replicates else {}
+        for arm in list(comparisons)[:2]:
+            rows = [r.comparisons[arm] for r in self.replicates]
+            estimate = np.asarray([row["estimate"] for row in rows], dtype=float)
+            power = power_of([row["p"] for row in rows], self._alpha())["power"]
+            mean = float(np.nanmean(estimate)) if np.isfinite(estimate).any() else math.nan
+            parts.append(f"{arm} difference {mean:.2f} NRS, power {power:.2f}")
+        more = f" (+{len(comparisons) - 2} more)" if len(comparisons) > 2 else ""
+        return (f"TrialRun({name}{len(self.replicates)} replicate trials: "
+                f"{'; '.join(parts)}{more}; {self.failed} failed patients)")
+
+    def plot(self) -> Figure:
+        """Estimated differences and p values over the replicate trials, per comparison
+        (:func:`exerpain.interfaces.figures.trial_figure`)."""
+        from exerpain.interfaces.figures import trial_figure
+
+        title = f"{self.design.name}: {len(self.replicates)} trials" if self.design else ""
+        return trial_figure(self.to_frame(), title, self._alpha())
 
 
 @float64
 def simulate_trials(design: TrialDesign, replicates: int, seed: int, base: Path | None = None,
                     model: Model | None = None, posterior: int = 16,
-                    progress: Callable[[int, int], None] | None = None) -> TrialRun:
-    """Run ``replicates`` virtual trials of ``design``."""
+                    progress: Callable[[int, int], None] | None = None,
+                    params: dict | None = None) -> TrialRun:
+    """Run ``replicates`` virtual trials of ``design``. ``params``: partial overrides of the
+    nominal parameters (:mod:`exerpain.model.overrides`); an overridden parameter is not
+    redrawn from the calibration posterior."""
     model = model or Model.default()
     if isinstance(replicates, bool) or not isinstance(replicates, int) or not (
             1 <= replicates <= MAX_REPLICATES):
         raise InputError(f"replicates: must be an integer from 1 to {MAX_REPLICATES}, "
                          f"got {replicates!r}")
     check_seed(seed)
+    overrides = check_overrides(parse_overrides(params), model, get_condition(design.condition))
+    defaults = apply_overrides(model.default_params(), overrides)
     plans = plan_arms(design, model, base)
-    readout = model.default_params()["readout"]
+    readout = defaults["readout"]
     d = design.diary
     reporting = Reporting.from_values(readout["nrs_noise_sd"], None, d.noise, d.rounding,
                                       d.placebo)
     draws = posterior_draws(model.parameter_table(declared=True), posterior, seed) \
         if posterior else {}
+    draws = {k: v for k, v in draws.items() if k[1] not in overrides.get(k[0], {})}
     key = jax.random.key(seed)
     n = design.n_randomised
     per_group = max(1, PATIENTS_PER_GROUP // n)
@@ -386,7 +437,7 @@ def simulate_trials(design: TrialDesign, replicates: int, seed: int, base: Path 
     for g0 in range(0, replicates, per_group):
         group = min(per_group, replicates - g0)
         rng = np.random.default_rng([seed, g0])
-        pool = screen(design, model, reporting, group * n, next_id, key, draws, rng)
+        pool = screen(design, model, reporting, group * n, next_id, key, draws, rng, defaults)
         next_id = int(pool.ids.max()) + 1 + SCREEN_BLOCK
         screened += pool.screened
         arm_of = np.concatenate([allocate(rng, n, weights) for _ in range(group)])
@@ -419,7 +470,7 @@ def simulate_trials(design: TrialDesign, replicates: int, seed: int, base: Path 
                 first_tables = tables
         if progress:
             progress(g0 + group, replicates)
-    return TrialRun(results, *first_tables, screened, failed, reasons)
+    return TrialRun(results, *first_tables, screened, failed, reasons, design)
 
 
 def _replicate(design, plans, rng, arm_of, baseline, diary, timeline, code, control, run_in, end,

@@ -260,8 +260,12 @@ def calibrate(
     seed: Annotated[int, typer.Option(help="seed of the extra starts")] = 0,
     max_steps: Annotated[int, typer.Option(help="L-BFGS steps per start", min=1,
                                            max=10_000)] = 200,
-    ship: Annotated[bool, typer.Option("--ship", help="install the fit as the package's "
-                                                      "default parameters")] = False,
+    ship: Annotated[bool, typer.Option("--ship", help="install the fit as a new named "
+                                                      "calibration in the data directory and "
+                                                      "make it the active one")] = False,
+    name: Annotated[str | None, typer.Option(
+        help="name of the calibration --ship or --ship-from installs (default cal-<UTC "
+             "time>; names are never reused)")] = None,
     ship_from: Annotated[Path | None, typer.Option(
         help="install a reviewed earlier fit (its --out folder) as the defaults, no fitting")]
     = None,
@@ -275,14 +279,19 @@ def calibrate(
     from exerpain.calibrate.fit import CalibrationError, compile_cache
     from exerpain.calibrate.fit import calibrate as run_calibration
     from exerpain.calibrate.space import free_space
+    from exerpain.model.calibrated import available, check_name
     from exerpain.model.registry import Model
     from exerpain.storage import OutputFolder
 
     model = Model.default()
     free = free_space(model, model.parameter_table(declared=True)).names
+    if name is not None:
+        check_name(name, "name")
+        if name in available():
+            raise InputError(f"name: a calibration named {name!r} exists; choose another")
     if ship_from is not None:
-        path = report.ship(report.record_from_folder(ship_from, free))
-        typer.echo(f"installed {ship_from} as the default parameters: {path}")
+        path = report.ship(report.record_from_folder(ship_from, free), name)
+        typer.echo(f"installed {ship_from} as the active calibration: {path}")
         return
     warm = None
     if start_from is not None:
@@ -325,8 +334,8 @@ def calibrate(
     counts = {k: len(v) for k, v in info["identifiability"].items()}
     typer.echo(f"identifiability: {counts}")
     if ship:
-        path = report.ship(report.shipped_record(params_frame, info))
-        typer.echo(f"installed as the default parameters: {path}")
+        path = report.ship(report.shipped_record(params_frame, info), name)
+        typer.echo(f"installed as the active calibration: {path}")
     typer.echo(f"wrote {output.target}/calibration.json, parameters.csv, targets.csv")
 
 

@@ -39,6 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jax
 import jax.numpy as jnp
@@ -61,6 +62,7 @@ from exerpain.explain.shapley import CoalitionPlan, plan_for
 from exerpain.model.calibrated import posterior_draws, shipped
 from exerpain.model.conditions import get_condition
 from exerpain.model.function import functional_healthy_value, functional_names
+from exerpain.model.overrides import apply_overrides, check_overrides, parse_overrides
 from exerpain.model.readouts import PRIMARY_READOUT, benefit, healthy_value, responder_status
 from exerpain.model.registry import Model, ModelInputs
 from exerpain.population.covariates import SEX_FRACTIONS
@@ -71,6 +73,10 @@ from exerpain.simulate.pathway import PATHWAY_RUN_WEIGHT, PathwaySystem, state_m
 from exerpain.simulate.scenario import Scenario
 from exerpain.simulate.solve import FAILURE_REASONS, initial_state, integrate_run, observer
 from exerpain.storage import atomic_write, maybe_output, write_json
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
 
 # Estimated (not measured) upper bound of solver working memory per run, float64: 19 states
 # x ~40 solver/interpolation buffers + ~110 parameters + saved values, with headroom. A
@@ -115,12 +121,42 @@ class CohortConfig:
     genotype_overrides: dict = field(default_factory=dict)
     sex: str | None = None  # rodents: male (default), female or mixed (SEX_FRACTIONS)
     posterior_draws: int = 16  # subject i uses draw i mod K of the calibration posterior
+    params: dict | None = None  # partial overrides of the nominal values (model.overrides)
 
 
 @dataclass
 class CohortResult:
     summary: dict
     subjects: pa.Table | None  # in memory when no output folder was given
+    folder: Path | None = None  # the output folder (its subjects.parquet), when one was given
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per subject (pandas): the in-memory table, or the output folder's
+        ``subjects.parquet`` when the rows were streamed there."""
+        if self.subjects is not None:
+            return self.subjects.to_pandas()
+        if self.folder is None:
+            raise ValueError("this cohort's subjects were neither kept nor written to a folder")
+        return pq.read_table(Path(self.folder) / "subjects.parquet").to_pandas()
+
+    def __repr__(self) -> str:
+        s = self.summary
+        share = s.get("priming_mechanism_share") or {}
+        top = max(share.items(), key=lambda kv: kv[1], default=None)
+        primed = f", primed by {top[0]} {100 * top[1]:.0f}%" if top else ""
+        where = f", in {self.folder}" if self.subjects is None and self.folder else ""
+        rate = s["responder30_rate"]
+        return (f"CohortResult({s['condition']} x {s['protocol']}, n={s['n']} (failed "
+                f"{s['failed']}): mean benefit {s['mean_benefit']:.3g} {s['readout']}, "
+                f">=30% responders {'n/a' if rate != rate else f'{100 * rate:.0f}%'}"
+                f"{primed}{where})")
+
+    def plot(self) -> Figure:
+        """Benefit distribution (histogram) and priming-mechanism shares (bars, per view)
+        (:func:`exerpain.interfaces.figures.cohort_figure`)."""
+        from exerpain.interfaces.figures import cohort_figure
+
+        return cohort_figure(self.to_frame(), self.summary)
 
 
 def _posterior(config: CohortConfig, model: Model) -> dict[tuple[str, str], np.ndarray]:
@@ -179,6 +215,9 @@ def validate_config(config: CohortConfig) -> None:
     if config.attribution_scale not in ATTRIBUTION_SCALES:
         raise InputError(f"attribution_scale: must be one of {', '.join(ATTRIBUTION_SCALES)}, "
                          f"got {config.attribution_scale!r}")
+    if config.params:
+        check_overrides(parse_overrides(config.params), Model.default(),
+                        get_condition(config.condition))
     if not 0.01 <= config.memory_gb <= 4096:
         raise InputError(f"memory_gb: must be within 0.01-4096, got {config.memory_gb}")
     limit = int(config.memory_gb * 2**30 // BYTES_PER_SUBJECT_RESIDENT)
@@ -416,9 +455,21 @@ def run_cohort(config: CohortConfig, out: str | Path | None = None,
     already holds results unless ``overwrite``)."""
     validate_config(config)
     with maybe_output(out, overwrite) as folder:
-        result = _run_cohort(config, folder, progress, model)
-        if folder is not None:
-            write_json(folder / "summary.json", result.summary)
+        result = cohort_into(config, folder, progress, model)
+    if out is not None:
+        result.folder = Path(out).expanduser()  # its temporary folder became ``out``
+    return result
+
+
+def cohort_into(config: CohortConfig, folder: Path | None,
+                progress: Callable[[int, int], None] | None = None,
+                model: Model | None = None) -> CohortResult:
+    """A cohort written into ``folder`` (an :class:`exerpain.storage.OutputFolder`'s
+    temporary folder, or ``None``: in memory): ``subjects.parquet`` then ``summary.json``."""
+    validate_config(config)
+    result = _run_cohort(config, folder, progress, model)
+    if folder is not None:
+        write_json(folder / "summary.json", result.summary)
     return result
 
 
@@ -430,7 +481,7 @@ def _run_cohort(config: CohortConfig, folder: Path | None,
     scenario = Scenario.create(condition=config.condition, protocol=config.protocol,
                                interventions=config.interventions, ablate=config.ablate,
                                days=config.days, start_day=config.start_day,
-                               stop_day=config.stop_day)
+                               stop_day=config.stop_day, params=config.params)
     prepared = scenario.build(model)
     condition = scenario.resolved_condition()
     kind = prepared.kind
@@ -441,9 +492,12 @@ def _run_cohort(config: CohortConfig, folder: Path | None,
                            len(att.masks.get("pathway", ())))
     solver = _cohort_solver(model, kind, readout, prepared.steady_start, ENGINE_RTOL,
                             ENGINE_ATOL, att.views)
-    defaults = model.default_params()
+    overrides = scenario.params or {}
+    defaults = apply_overrides(model.default_params(), overrides)
     base_params = condition.apply(defaults)
-    draws = _posterior(config, model)
+    # a parameter the user set is not redrawn from the calibration posterior
+    draws = {key: v for key, v in _posterior(config, model).items()
+             if key[1] not in overrides.get(key[0], {})}
     healthy = healthy_value(readout, base_params["readout"])
     key = jax.random.key(config.seed)
     t_end = float(prepared.days)

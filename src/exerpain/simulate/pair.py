@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -25,6 +26,9 @@ from exerpain.precision import float64
 from exerpain.simulate.scenario import Scenario
 from exerpain.simulate.solve import Trajectory, solve
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 RUNS = ("exercise", "sedentary")
 
 
@@ -35,7 +39,27 @@ class PairResult:
     summary: dict
 
     def to_frame(self) -> pd.DataFrame:
+        """Long table: one row per run (exercise, sedentary) and day; a column per state and
+        observable (:func:`trajectory_frame`)."""
         return trajectory_frame(self.trajectory, list(RUNS))
+
+    def __repr__(self) -> str:
+        s = self.summary
+        fraction = s["benefit_fraction"]
+        share = "" if fraction != fraction else f" ({100 * fraction:.0f}%)"  # NaN: undefined
+        extra = " + " + "+".join(s["interventions"]) if s["interventions"] else ""
+        if s["ablate"]:
+            extra += ", ablate " + "+".join(s["ablate"])
+        return (f"PairResult({s['condition']}, {s['protocol']}{extra}, {s['days']} days: "
+                f"{s['readout']} exercise {s['exercise_value']:.3g} sedentary "
+                f"{s['sedentary_value']:.3g}, benefit {s['benefit']:.3g}{share})")
+
+    def plot(self, readout: str | None = None) -> Figure:
+        """``readout`` (default: the primary read-out) over days, exercise vs sedentary, and
+        the healthy value (:func:`exerpain.interfaces.figures.pair_figure`)."""
+        from exerpain.interfaces.figures import pair_figure
+
+        return pair_figure([("", self)], readout)
 
 
 def trajectory_frame(trajectory: Trajectory, run_labels: list[str]) -> pd.DataFrame:
@@ -57,7 +81,7 @@ def summarise(scenario: Scenario, trajectory: Trajectory, model: Model) -> dict:
     readout = PRIMARY_READOUT[condition.kind]
     values = trajectory.observables[readout][:, -1]
     exercise, sedentary = float(values[0]), float(values[1])
-    params = condition.apply(scenario.params or model.default_params())
+    params = scenario.resolved_params(model)
     healthy = healthy_value(readout, params["readout"])
     gain = float(benefit(readout, exercise, sedentary))
     deficit = float(benefit(readout, healthy, sedentary))
@@ -104,13 +128,17 @@ def functional_summary(kind: str, trajectory: Trajectory, readout_params: dict) 
 def simulate_pair(condition: str, protocol: str | Protocol = "sedentary",
                   interventions: str | Iterable[str] = (), ablate: str | Iterable[str] = (),
                   days: int | None = None, start_day: float | None = None,
-                  stop_day: float | None = None, model: Model | None = None) -> PairResult:
+                  stop_day: float | None = None, model: Model | None = None,
+                  params: dict | None = None) -> PairResult:
     """Simulate ``protocol`` and the sedentary control; summarise the primary read-out.
 
     Arguments are validated by :meth:`Scenario.create` (one :class:`InputError` naming the
     argument): ``interventions`` and ``ablate`` take one name or several, each counted once
     (a repeat is dropped with a warning); ``days`` is a whole number from 1 to 3650, never a
     boolean. A run that ends before the programme starts warns that exercise cannot act.
+    ``params`` changes parameters by name and keeps the rest: ``{"opioid": {"k_opioid":
+    0.3}}``, ``{"opioid.k_opioid": 0.3}`` or ``["opioid.k_opioid=0.3"]``, each within the
+    parameter's declared range (:mod:`exerpain.model.overrides`).
     """
     model = model or Model.default()
     scenario = Scenario.create(condition=condition, protocol=protocol,

@@ -7,7 +7,6 @@ trajectories -> read-outs and summaries.
 
 from __future__ import annotations
 
-import math
 import os
 import warnings
 from collections.abc import Iterable, Mapping
@@ -29,6 +28,7 @@ from pydantic_core import PydanticCustomError
 from exerpain.errors import InputError
 from exerpain.model.conditions import Condition, get_condition
 from exerpain.model.interventions import target_fractions
+from exerpain.model.overrides import apply_overrides, check_overrides, parse_overrides
 from exerpain.model.protocols import (
     Protocol,
     checked_number,
@@ -55,7 +55,8 @@ class Scenario(BaseModel):
                              description=f"simulated days after onset, 1-{MAX_DAYS}")
     start_day: float | None = None
     stop_day: float | None = None
-    params: dict[str, dict[str, float]] | None = None
+    params: dict[str, dict[str, float]] | None = Field(
+        default=None, description="partial parameter overrides {group: {name: value}}")
 
     @field_validator("protocol", mode="before")
     @classmethod
@@ -115,26 +116,17 @@ class Scenario(BaseModel):
     @field_validator("params", mode="before")
     @classmethod
     def _params(cls, value: Any) -> Any:
-        """``{group: {name: number}}`` with finite numbers only; pydantic's lax mode would
-        take ``True`` or ``"0.5"``. Groups and names are checked against the model in
-        :meth:`build`."""
+        """Partial overrides ``{group: {name: number}}`` (or dotted ``{"group.name":
+        number}``, or ``"group.name=value"`` strings) with finite numbers only; pydantic's lax
+        mode would take ``True`` or ``"0.5"``. Names and ranges are checked against the model
+        in :meth:`build` (:func:`exerpain.model.overrides.check_overrides`)."""
         if value is None:
             return None
-        if not isinstance(value, Mapping):
-            raise PydanticCustomError("params", "must be a mapping {group: {name: value}}, "
-                                                f"not {type(value).__name__}")
-        for group, values in value.items():
-            if not isinstance(values, Mapping):
-                raise PydanticCustomError(
-                    "params", f"group {group!r:.60} must be a mapping {{name: value}}, not "
-                              f"{type(values).__name__}")
-            for name, number in values.items():
-                try:
-                    checked_number(number, -math.inf, math.inf)
-                except PydanticCustomError as err:
-                    raise PydanticCustomError(
-                        "params", f"{group!s:.60}.{name!s:.60}: {err.message()}") from None
-        return value
+        try:
+            return parse_overrides(value)
+        except InputError as err:
+            raise PydanticCustomError("params", str(err).removeprefix("params").lstrip(".: ")
+                                      ) from None
 
     @classmethod
     def create(cls, **kwargs: Any) -> Scenario:
@@ -160,6 +152,13 @@ class Scenario(BaseModel):
     def resolved_days(self) -> int:
         return int(self.days if self.days is not None else self.resolved_condition().default_days)
 
+    def resolved_params(self, model: Model) -> dict[str, dict[str, float]]:
+        """The model's defaults (the active calibration's) with this scenario's overrides,
+        checked against the parameter table, and the condition applied."""
+        condition = self.resolved_condition()
+        overrides = check_overrides(self.params or {}, model, condition)
+        return condition.apply(apply_overrides(model.default_params(), overrides))
+
     @float64  # public: the solver's inputs are float64 whoever calls it
     def build(self, model: Model) -> Prepared:
         condition = self.resolved_condition()
@@ -174,8 +173,7 @@ class Scenario(BaseModel):
                 raise InputError(f"ablate: unknown mechanism {name!r}; allowed: "
                                  f"{', '.join(model.exercise_mechanisms)}")
         days = self.resolved_days()
-        params = condition.apply(_checked_params(self.params, model)
-                                 if self.params else model.default_params())
+        params = self.resolved_params(model)
         ex = exercise_inputs(protocol, days, model.exercise_mechanisms, kind)
         targets = target_fractions(list(self.interventions), model.target_names)
         inputs = ModelInputs(
@@ -240,30 +238,6 @@ def _insult_days(condition: Condition, days: int) -> float:
     if condition.onset_day + condition.insult_days == days:
         return condition.insult_days + 1.0
     return condition.insult_days
-
-
-def _checked_params(params: dict, model: Model) -> dict[str, dict[str, float]]:
-    """``params`` checked against the model's parameter set: every group and name present,
-    nothing unknown (values were checked on creation). A missing or misspelt parameter
-    would otherwise fail as a KeyError deep inside the model."""
-    defaults = model.default_params()
-    for group, names in defaults.items():
-        given = params.get(group)
-        if not isinstance(given, Mapping):
-            raise InputError(f"params.{group}: missing parameter group; expected the groups "
-                             f"{', '.join(defaults)}")
-        for name in names:
-            if name not in given:
-                raise InputError(f"params.{group}.{name}: missing parameter")
-        for name in given:
-            if name not in names:
-                raise InputError(f"params.{group}.{name!s:.60}: unknown parameter; allowed: "
-                                 f"{', '.join(names)}")
-    for group in params:
-        if group not in defaults:
-            raise InputError(f"params.{group!s:.60}: unknown parameter group; allowed: "
-                             f"{', '.join(defaults)}")
-    return params
 
 
 def _as_arrays(params: dict) -> dict:
