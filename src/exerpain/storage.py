@@ -23,12 +23,12 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING
 
 from exerpain.errors import InputError
+
+if TYPE_CHECKING:  # pandas and pyarrow are imported where a table is written (light import)
+    import pandas as pd
 
 
 def _clean(value):
@@ -251,6 +251,9 @@ def writable_file(path: str | Path, field: str) -> Path:
 
 
 def write_parquet(path: Path, frame: pd.DataFrame) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     table = pa.Table.from_pandas(frame, preserve_index=False)
     atomic_write(path, lambda tmp: pq.write_table(table, tmp))
 

@@ -104,11 +104,16 @@ def summarise(design: TrialDesign, run: TrialRun, replicates: int, seed: int,
     }
 
 
-def replicate_table(design: TrialDesign, run: TrialRun) -> pa.Table:
-    """One row per replicate and comparison."""
-    rows = [{"replicate": i, "arm": name, **values}
+def replicate_rows(run: TrialRun) -> list[dict]:
+    """One row per replicate and comparison (arm vs control): ``replicate``, ``arm`` and the
+    comparison's values (estimate, se, p, ci_low, ci_high, smd: NRS points)."""
+    return [{"replicate": i, "arm": name, **values}
             for i, r in enumerate(run.replicates) for name, values in r.comparisons.items()]
-    return pa.Table.from_pylist(rows)
+
+
+def replicate_table(design: TrialDesign, run: TrialRun) -> pa.Table:
+    """One row per replicate and comparison (:func:`replicate_rows`)."""
+    return pa.Table.from_pylist(replicate_rows(run))
 
 
 def write_trial(folder: Path, design: TrialDesign, run: TrialRun, summary: dict) -> None:

@@ -16,6 +16,7 @@ conversion, assumed) against the virtual exercise arm's mean change.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -84,15 +85,19 @@ def checks() -> list[TrialCheck]:
     return out
 
 
-def validate_trials(replicates: int = REPLICATES, seed: int = SEED, progress=None,
+def validate_trials(replicates: int = REPLICATES, seed: int = SEED,
+                    progress: Callable[[int, int, str], None] | None = None,
                     designs: set[str] | None = None) -> dict:
     """Run every shipped trial design (or those named in ``designs``) and score its
-    checks."""
+    checks. ``progress(done, total, label)``: checks done of all, and the design being run
+    (called before each design's trials and after each check)."""
     rows = []
     summaries: dict[str, dict] = {}
     cs = [c for c in checks() if designs is None or c.design in designs]
     for i, c in enumerate(cs):
         if c.design not in summaries:
+            if progress:
+                progress(i, len(cs), c.design)
             design, base = load_design(design_path(c.design))
             run = simulate_trials(design, replicates, seed, base, posterior=POSTERIOR_DRAWS)
             summaries[c.design] = summarise(design, run, replicates, seed)
@@ -108,7 +113,7 @@ def validate_trials(replicates: int = REPLICATES, seed: int = SEED, progress=Non
                      "source": c.source, "set": "fitted" if c.fitted else "held-out",
                      "inside": bool(inside)})
         if progress:
-            progress(i + 1, len(cs))
+            progress(i + 1, len(cs), c.design)
 
     def count(set_: str) -> dict:
         chosen = [r for r in rows if r["set"] == set_]

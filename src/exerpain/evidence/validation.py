@@ -31,6 +31,7 @@ to it, or the model was built from it), ``held-out`` (never seen by the shipped 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -359,8 +360,11 @@ def shipped_theta(space) -> np.ndarray:
 
 @float64
 def validate(findings: tuple[Finding, ...] = FINDINGS, draws: int = DRAWS,
-             seed: int = DRAW_SEED) -> dict:
-    """Run every finding with the shipped defaults and under ``draws`` prior draws.
+             seed: int = DRAW_SEED,
+             progress: Callable[[int, int, str], None] | None = None) -> dict:
+    """Run every finding with the shipped defaults and under ``draws`` prior draws;
+    ``progress(done, total, label)`` is called before the first solve (which compiles) and
+    after each of the ``1 + draws`` solves.
 
     Returns ``{"findings": [...], "passed", "total", "by_set", "by_kind", "draws",
     "informative": {"passed", "total", "rate"}}``; each finding row has ``model_value``,
@@ -369,8 +373,16 @@ def validate(findings: tuple[Finding, ...] = FINDINGS, draws: int = DRAWS,
     """
     if draws < 0:
         raise ValueError(f"draws: must be >= 0, got {draws}")
+    total = 1 + draws
+
+    def report(done: int, label: str) -> None:
+        if progress is not None:
+            progress(done, total, label)
+
+    report(0, "shipped defaults (compiling)")
     space, fn = _evaluator(findings)
     values, codes = (np.asarray(x)[None] for x in fn(jnp.asarray(shipped_theta(space))))
+    report(1, "prior draws" if draws else "done")
     if np.any(codes != 0):
         bad = [f.id for f, ok in zip(findings, _passes(findings, values, codes)[1][0],
                                      strict=True) if not ok]
@@ -387,6 +399,7 @@ def validate(findings: tuple[Finding, ...] = FINDINGS, draws: int = DRAWS,
         p, s = _passes(findings, v, c)
         draw_pass.append(p[0])
         draw_solved.append(s[0])
+        report(1 + len(draw_pass), f"prior draw {len(draw_pass)}/{draws}")
     rows = []
     for j, f in enumerate(findings):
         solved = np.array([s[j] for s in draw_solved], dtype=bool)

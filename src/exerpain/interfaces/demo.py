@@ -9,71 +9,48 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from exerpain.simulate.pair import PairResult, simulate_pair  # noqa: E402
-from exerpain.storage import OutputFolder, write_results  # noqa: E402
+from exerpain.interfaces.figures import mechanisms_figure, pair_figure
+from exerpain.simulate.pair import PairResult, simulate_pair
+from exerpain.storage import OutputFolder, write_results
 
 RODENT_ARMS = ((), ("naloxone",), ("pcpa",))
 
 
 def _plot_pairs(pairs: list[tuple[str, PairResult]], readout: str, ylabel: str,
                 path: Path, title: str) -> None:
-    fig, ax = plt.subplots(figsize=(7, 4.2))
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for (label, pair), color in zip(pairs, colors, strict=False):
-        tr = pair.trajectory
-        ax.plot(tr.days, tr.observables[readout][0], color=color, lw=2,
-                label=f"exercise{label}")
-        ax.plot(tr.days, tr.observables[readout][1], color=color, lw=1.5, ls="--",
-                label=f"sedentary{label}")
-    ax.axhline(pairs[0][1].summary["healthy_value"], color="grey", lw=0.8, ls=":",
-               label="healthy")
-    ax.set_xlabel("day after injury" if readout != "nrs" else "day of programme")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    pair_figure(pairs, readout, ylabel, title).savefig(path, dpi=120)
 
 
 def _plot_mechanisms(pair: PairResult, path: Path) -> None:
-    tr = pair.trajectory
-    names = tr.state_names
-    n = len(names)
-    cols = 6
-    rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols, 2.0 * rows), sharex=True)
-    for i, ax in enumerate(axes.flat):
-        if i >= n:
-            ax.axis("off")
-            continue
-        ax.plot(tr.days, tr.states[0, :, i], lw=1.8, label="exercise")
-        ax.plot(tr.days, tr.states[1, :, i], lw=1.2, ls="--", label="sedentary")
-        ax.set_title(names[i], fontsize=8)
-        ax.tick_params(labelsize=7)
-    axes.flat[0].legend(fontsize=7)
-    fig.suptitle("CCI rat: mechanism states (fold change vs healthy; damage and M2 as fractions)",
-                 fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    mechanisms_figure(pair, "CCI rat: mechanism states (fold change vs healthy; damage and "
+                            "M2 as fractions)").savefig(path, dpi=110)
 
 
-def run_demo(out: str | Path, overwrite: bool = False) -> Path:
+def run_demo(out: str | Path, overwrite: bool = False,
+             progress: Callable[[int, int, str], None] | None = None) -> Path:
     """Simulate the default scenarios and write figures and ``summary.json`` into ``out``
-    (one run's files; refused if ``out`` holds results, unless ``overwrite``)."""
+    (one run's files; refused if ``out`` holds results, unless ``overwrite``).
+    ``progress(done, total, label)`` is called before each scenario, before the figures and
+    at the end."""
     output = OutputFolder(out, overwrite)  # checked before the work
-    rodent = [(f" + {'+'.join(arm)}" if arm else "",
-               simulate_pair("cci", "treadmill-moderate", interventions=arm, days=42))
-              for arm in RODENT_ARMS]
+    total = len(RODENT_ARMS) + 2  # the scenarios, then the figures
+
+    def report(done: int, label: str) -> None:
+        if progress is not None:
+            progress(done, total, label)
+
+    rodent = []
+    for i, arm in enumerate(RODENT_ARMS):
+        label = f" + {'+'.join(arm)}" if arm else ""
+        report(i, f"CCI rat{label}")
+        rodent.append((label, simulate_pair("cci", "treadmill-moderate", interventions=arm,
+                                            days=42)))
+    report(len(RODENT_ARMS), "DPN patient")
     human = [("", simulate_pair("dpn", "aerobic-moderate", days=112))]
+    report(total - 1, "figures")
     summary = {"scenarios": [p.summary for _, p in rodent + human]}
 
     def figures(folder: Path) -> None:
@@ -86,4 +63,5 @@ def run_demo(out: str | Path, overwrite: bool = False) -> Path:
 
     with output as folder:
         write_results(folder, {}, summary, extra=figures)
+    report(total, "done")
     return output.target
