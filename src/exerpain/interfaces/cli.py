@@ -14,6 +14,13 @@ from exerpain.errors import InputError
 from exerpain.interfaces.boundary import BoundaryGroup
 from exerpain.interfaces.evidence_cli import evidence_app
 from exerpain.interfaces.patient_cli import diary_app, personalise, prescribe
+from exerpain.interfaces.run_cli import (
+    calibration_app,
+    report,
+    run,
+    runs_app,
+    version_callback,
+)
 from exerpain.interfaces.trial_cli import trial
 
 app = typer.Typer(cls=BoundaryGroup, add_completion=False, no_args_is_help=True,
@@ -24,6 +31,19 @@ app.command("trial")(trial)
 app.command("personalise")(personalise)
 app.command("prescribe")(prescribe)
 app.add_typer(diary_app, name="diary")
+app.command("run")(run)
+app.command("report")(report)
+app.add_typer(runs_app, name="runs")
+app.add_typer(calibration_app, name="calibration")
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option(
+        "--version", callback=version_callback, is_eager=True,
+        help="print the version and exit")] = False,
+) -> None:
+    """Simulate, explain and personalise exercise-induced hypoalgesia in neuropathic pain."""
 
 # Options shared by `simulate` and `cohort`.
 Condition = Annotated[str, typer.Option(help="cci, sni, pnsl, stz, paclitaxel, sham, dpn, "
@@ -44,6 +64,43 @@ Overwrite = Annotated[bool, typer.Option(
 
 
 
+Sets = Annotated[list[str] | None, typer.Option(
+    "--set", help="change a parameter: GROUP.NAME=VALUE, within its declared range "
+                  "(repeatable; `exerpain params` lists them)")]
+CalibrationOpt = Annotated[str | None, typer.Option(
+    help="calibration by name (`exerpain calibration list`); default: the active one")]
+
+
+def _execute(spec, out: Path | None, overwrite: bool, unit: str = ""):
+    """Run ``spec`` through the one runner (:mod:`exerpain.interfaces.runner`), with a
+    progress bar on stderr for runs that report progress."""
+    import sys
+
+    from exerpain.interfaces.progress import progress_bar
+    from exerpain.interfaces.runner import execute
+    from exerpain.interfaces.runspec import check_spec
+
+    check_spec(spec)  # before the progress bar, so bad input is one error line
+    if out is not None:
+        from exerpain.storage import check_target
+
+        check_target(out, overwrite)
+    if not unit:
+        return execute(spec, out, overwrite, command=sys.argv, checked=True)
+    label = f"{getattr(spec, 'condition', spec.kind)} x {getattr(spec, 'protocol', '')}"
+    with progress_bar(label, getattr(spec, "n", None), unit) as update:
+        return execute(spec, out, overwrite, progress=lambda d, t, _: update(d, t),
+                       command=sys.argv, checked=True)
+
+
+def _spec(kind: str, sets: list[str] | None, **fields):
+    """The run spec of a command's options (``--set`` merged into the overrides)."""
+    from exerpain.interfaces.runspec import parse_spec, with_assignments
+
+    fields = {k: v for k, v in fields.items() if v is not None}
+    return with_assignments(parse_spec({"kind": kind, **fields}), sets)
+
+
 @app.command()
 def simulate(
     condition: Condition,
@@ -53,23 +110,23 @@ def simulate(
     start_day: StartDay = None,
     stop_day: StopDay = None,
     days: Days = None,
-    out: Annotated[Path | None, typer.Option(help="folder for trajectory.parquet and "
-                                                  "summary.json")] = None,
+    set_: Sets = None,
+    calibration: CalibrationOpt = None,
+    out: Annotated[Path | None, typer.Option(help="folder for trajectory.parquet, "
+                                                  "summary.json and run.json")] = None,
     overwrite: Overwrite = False,
     json_: JsonFlag = False,
 ) -> None:
     """Simulate a protocol and its sedentary control; report the benefit."""
-    from exerpain.simulate.pair import simulate_pair
-    from exerpain.storage import maybe_output, to_json, write_results
+    from exerpain.storage import to_json
 
     started = time.perf_counter()
-    with maybe_output(out, overwrite) as folder:  # --out checked before the work
-        result = simulate_pair(condition, protocol, interventions=intervention or [],
-                               ablate=ablate or [], days=days, start_day=start_day,
-                               stop_day=stop_day)
-        summary = {**result.summary, "runtime_s": time.perf_counter() - started}
-        if folder is not None:
-            write_results(folder, {"trajectory": result.to_frame()}, summary)
+    spec = _spec("simulate", set_, condition=condition, protocol=protocol,
+                 interventions=intervention or [], ablate=ablate or [], days=days,
+                 start_day=start_day, stop_day=stop_day, calibration=calibration)
+    outcome = _execute(spec, out, overwrite)
+    summary = {**outcome.summary, "runtime_s": time.perf_counter() - started,
+               "run_id": outcome.run_id}
     if json_:
         typer.echo(to_json(summary))
     else:
@@ -80,7 +137,8 @@ def simulate(
             f"{s['sedentary_value']:.3g}, healthy {s['healthy_value']:.3g}; benefit "
             f"{s['benefit']:.3g} ({_percent(s['benefit_fraction'], 0)} of the deficit)")
         if out is not None:
-            typer.echo(f"wrote {out}/trajectory.parquet and {out}/summary.json")
+            typer.echo(f"wrote {out}/trajectory.parquet, summary.json and run.json "
+                       f"(run {outcome.run_id})")
 
 
 def _percent(rate: float | None, digits: int = 1) -> str:
@@ -126,39 +184,24 @@ def cohort(
         help="rodents: male (default, as most published designs), female or mixed (50:50)")]
     = None,
     memory_gb: Annotated[float, typer.Option(help="memory budget for one chunk (GiB)")] = 2.0,
-    out: Annotated[Path | None, typer.Option(help="folder for subjects.parquet and "
-                                                  "summary.json")] = None,
+    set_: Sets = None,
+    calibration: CalibrationOpt = None,
+    out: Annotated[Path | None, typer.Option(help="folder for subjects.parquet, "
+                                                  "summary.json and run.json")] = None,
     overwrite: Overwrite = False,
     json_: JsonFlag = False,
 ) -> None:
     """Simulate a virtual cohort: benefit, responders, attribution, priming, endotypes."""
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+    from exerpain.simulate.engine import SEED_MAX, SEED_MIN
+    from exerpain.storage import to_json
 
-    from exerpain.simulate.engine import (
-        SEED_MAX,
-        SEED_MIN,
-        CohortConfig,
-        run_cohort,
-        validate_config,
-    )
-    from exerpain.storage import check_target, to_json
-
-    config = CohortConfig(
-        condition=condition, protocol=protocol, n=_integer("n", n, 1, 10**9),
-        seed=_integer("seed", seed, SEED_MIN, SEED_MAX), interventions=tuple(intervention or ()),
-        ablate=tuple(ablate or ()), days=days, start_day=start_day, stop_day=stop_day,
-        attribution=attribution, attribution_scale=attribution_scale, pathway=pathway,
-        memory_gb=memory_gb, sex=sex, posterior_draws=posterior_draws)
-    validate_config(config)  # before the progress bar, so bad input is one error line
-    if out is not None:
-        check_target(out, overwrite)
-    columns = (TextColumn("[progress.description]{task.description}"), BarColumn(),
-               TextColumn("{task.completed}/{task.total} subjects"), TimeRemainingColumn())
-    with Progress(*columns, console=Console(stderr=True)) as bar:
-        task = bar.add_task(f"{condition} x {protocol}", total=config.n)
-        result = run_cohort(config, out=out, overwrite=overwrite,
-                            progress=lambda done, total: bar.update(task, completed=done))
+    spec = _spec("cohort", set_, condition=condition, protocol=protocol,
+                 n=_integer("n", n, 1, 10**9), seed=_integer("seed", seed, SEED_MIN, SEED_MAX),
+                 interventions=intervention or [], ablate=ablate or [], days=days,
+                 start_day=start_day, stop_day=stop_day, attribution=attribution,
+                 attribution_scale=attribution_scale, pathway=pathway, memory_gb=memory_gb,
+                 sex=sex, posterior_draws=posterior_draws, calibration=calibration)
+    result = _execute(spec, out, overwrite, unit="subjects")
     s = result.summary
     if json_:
         typer.echo(to_json(s))
@@ -187,8 +230,10 @@ def demo(
 ) -> None:
     """Run the default scenarios (CCI rat with blockade arms; DPN patient) and plot them."""
     from exerpain.interfaces.demo import run_demo
+    from exerpain.interfaces.progress import progress_bar
 
-    folder = run_demo(out, overwrite)
+    with progress_bar("demo", unit="steps") as update:
+        folder = run_demo(out, overwrite, progress=update)
     typer.echo(f"demo written to {folder}/ (summary.json, figures *.png)")
 
 
@@ -206,12 +251,16 @@ def validate(
     would fail each check (informativeness; a finding no draw fails is structural); and the
     virtual versions of published trials against their published intervals."""
     from exerpain.evidence.validation import validate as run_validation
+    from exerpain.interfaces.progress import progress_bar
     from exerpain.storage import to_json
 
-    report = run_validation(draws=draws)
+    with progress_bar("findings", 1 + draws, "solves") as update:
+        report = run_validation(draws=draws, progress=update)
     if trials:
         from exerpain.design.validation import validate_trials
-        report["trials"] = validate_trials()
+
+        with progress_bar("published trials", unit="checks") as update:
+            report["trials"] = validate_trials(progress=update)
     if json_:
         typer.echo(to_json(report))
         return

@@ -143,7 +143,7 @@ def simulate_pair(condition: str, protocol: str | Protocol = "sedentary",
     model = model or Model.default()
     scenario = Scenario.create(condition=condition, protocol=protocol,
                                interventions=interventions, ablate=ablate, days=days,
-                               start_day=start_day, stop_day=stop_day)
+                               start_day=start_day, stop_day=stop_day, params=params)
     exercise = scenario.build(model)
     sedentary_protocol = PRESETS["sedentary"]
     control = scenario.model_copy(update={"protocol": sedentary_protocol, "start_day": None,
