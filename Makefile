@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test fuzz lint bench clean
+.PHONY: setup run test fuzz lint bench clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,9 +19,18 @@ setup: $(STAMP)
 run: setup
 	$(BIN)/exerpain demo --overwrite
 
-test: setup
+# The web page is tested in a real headless Chromium (Debian's chromium + chromium-driver),
+# installed here when missing (needs root or sudo, as on CI).
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver \
+	  >/dev/null; }
+
+test: setup browser
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/python -m pytest -q
+	EXERPAIN_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q
 
 fuzz: setup
 	EXERPAIN_FUZZ=fuzz $(BIN)/python -m pytest -q tests/fuzz -p no:cacheprovider --hypothesis-show-statistics
