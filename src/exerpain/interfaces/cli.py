@@ -21,6 +21,7 @@ from exerpain.interfaces.run_cli import (
     runs_app,
     version_callback,
 )
+from exerpain.interfaces.serve_cli import serve
 from exerpain.interfaces.trial_cli import trial
 
 app = typer.Typer(cls=BoundaryGroup, add_completion=False, no_args_is_help=True,
@@ -33,6 +34,7 @@ app.command("prescribe")(prescribe)
 app.add_typer(diary_app, name="diary")
 app.command("run")(run)
 app.command("report")(report)
+app.command("serve")(serve)
 app.add_typer(runs_app, name="runs")
 app.add_typer(calibration_app, name="calibration")
 

@@ -7,15 +7,30 @@ Ctrl-C in that window must end the run as cleanly as one later.
 
 from __future__ import annotations
 
+import os
 import sys
 
 
 def main() -> None:
+    if not _computes(sys.argv[1:]):
+        # help in click's plain layout: Typer's rich layout imports rich's markdown and
+        # rendering stack (about 0.3 s), which would double the time `--help` takes
+        os.environ.setdefault("TYPER_USE_RICH", "0")
     from exerpain.interfaces.boundary import install_interrupt_handler
 
     install_interrupt_handler()
     from exerpain.interfaces.cli import app
-    from exerpain.precision import enable_globally
 
-    enable_globally()  # this process is exerpain's: float64 throughout
+    if _computes(sys.argv[1:]):
+        from exerpain.compile_cache import enable_compile_cache
+        from exerpain.precision import enable_globally
+
+        enable_globally()  # this process is exerpain's: float64 throughout
+        enable_compile_cache()  # a repeated command of the same shape does not compile again
     sys.exit(app())
+
+
+def _computes(args: list[str]) -> bool:
+    """Whether the command may compute (JAX is needed); ``--help`` and ``--version`` only
+    print, and must not pay for importing JAX."""
+    return bool(args) and not any(a in ("--help", "-h", "--version") for a in args)
