@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING
 from exerpain.errors import InputError
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
     from matplotlib.figure import Figure
 
@@ -262,7 +263,7 @@ def _section(title: str, body: str, anchor: str) -> str:
 
 
 def _new_figure(width: float, height: float, rows: int = 1, cols: int = 1,
-                **kwargs) -> tuple[Figure, object]:
+                **kwargs) -> tuple[Figure, np.ndarray]:
     """A figure on an Agg canvas (no pyplot: no window, no global state) and its axes."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
