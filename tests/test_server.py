@@ -7,6 +7,8 @@ from __future__ import annotations
 import threading
 import time
 import warnings
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import typer
@@ -16,10 +18,11 @@ from exerpain.datadir import data_dir
 from exerpain.errors import InputError
 from exerpain.interfaces import runstore
 from exerpain.interfaces.boundary import BoundaryGroup
+from exerpain.interfaces.figures import new_figure
 from exerpain.interfaces.runspec import parse_spec
 from exerpain.interfaces.serve_cli import serve, server_settings
-from exerpain.interfaces.web.app import ServerSettings, create_app
-from exerpain.interfaces.web.jobs import JobQueue, QueueFullError
+from exerpain.interfaces.web.app import ServerSettings, create_app, report_available
+from exerpain.interfaces.web.jobs import JobQueue, QueueFullError, figure_png
 
 with warnings.catch_warnings():  # starlette's note on httpx, not ours to act on
     warnings.simplefilter("ignore")
@@ -79,6 +82,9 @@ def test_cci_simulation_job_end_to_end(client):
     assert (data_dir() / "runs" / job_id / "run.json").is_file()
     assert not (data_dir() / "runs" / second["job_id"]).exists()
     assert client.post(f"/api/jobs/{job_id}/cancel").status_code == 409
+    if report_available():
+        report = client.get(f"/api/runs/{job['run_id']}/report")
+        assert report.status_code == 200 and "<html" in report.text.lower()
     assert client.get("/api/jobs").json()[0]["job_id"] == second["job_id"]
 
 
@@ -245,3 +251,21 @@ def test_serve_refuses_other_hosts_without_token():
     result = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0"],
                                 env={"EXERPAIN_TOKEN": None})
     assert result.exit_code == 2 and "error: token: " in result.output
+
+
+@dataclass
+class _StreamedResult:
+    """A result whose rows went to its output folder (as a cohort's do)."""
+
+    subjects: None
+    folder: Path | None
+
+    def plot(self):
+        assert self.folder is not None and self.folder.name == "final"
+        return new_figure(2, 2)
+
+
+def test_figure_of_a_streamed_result_reads_the_final_folder(tmp_path):
+    png = figure_png(_StreamedResult(None, tmp_path / ".partial"), tmp_path / "final")
+    assert png is not None and png.startswith(b"\x89PNG")
+    assert figure_png(object()) is None
