@@ -117,6 +117,9 @@ def test_malformed_json_and_oversized_bodies(client):
     error = only_error(client.post("/api/jobs", content=b'{"kind": ',
                                    headers={"content-type": "application/json"}), 422)
     assert error["type"] == "json_invalid"
+    nested = client.post("/api/jobs", content=b"[" * 30_000 + b"]" * 30_000,
+                         headers={"content-type": "application/json"})
+    assert only_error(nested, 400)["loc"] == ["body"]
     big = b'{"kind": "simulate", "condition": "cci", "protocol": "' + b"x" * 70_000 + b'"}'
     error = only_error(client.post("/api/jobs", content=big,
                                    headers={"content-type": "application/json"}), 413)
@@ -228,7 +231,7 @@ def test_openapi_page_and_schema(client):
                  "/api/jobs/{job_id}/cancel", "/api/jobs/{job_id}/figure.png", "/api/runs",
                  "/api/runs/{run_id}"):
         assert path in paths, path
-    assert client.get("/docs").status_code == 404
+    assert only_error(client.get("/docs"), 404)["type"] == "http_error"
     assert "discriminator" in str(client.get("/api/spec-schema").json())
     page = client.get("/")
     assert page.status_code == 200 and 'id="figure"' in page.text

@@ -16,7 +16,7 @@ Routes (all of ``/api`` need the bearer token when the server has one):
 - ``GET /openapi.json``: the OpenAPI schema (``/docs`` and ``/redoc`` are off: they load
   scripts from a CDN).
 
-Errors have FastAPI's validation shape ``{"detail": [{"loc", "msg", "type"}]}``: 422 for bad
+Every error has FastAPI's validation shape ``{"detail": [{"loc", "msg", "type"}]}``: 422 for bad
 input (``loc`` names the field, e.g. ``["body", "params", "opioid", "k_opioid"]``), 401 for a
 missing or wrong token, 413 for an oversized body, 404 for an unknown job or run.
 """
@@ -37,6 +37,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.trustedhost import TrustedHostMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from exerpain.errors import InputError
 from exerpain.interfaces.runspec import KINDS, RunSpec, check_spec, schema
@@ -289,6 +290,13 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, err: RequestValidationError) -> JSONResponse:
         return _unprocessable(json_safe([_validation_item(e) for e in err.errors()]))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, err: StarletteHTTPException) -> JSONResponse:
+        detail = err.detail if isinstance(err.detail, list) else error_detail(
+            ["body"] if err.status_code == 400 else [], str(err.detail), "http_error")
+        return JSONResponse({"detail": detail}, status_code=err.status_code,
+                            headers=getattr(err, "headers", None))
 
     @app.exception_handler(InputError)
     async def _input(_: Request, err: InputError) -> JSONResponse:
