@@ -263,6 +263,12 @@ def validate(
 
         with progress_bar("published trials", unit="checks") as update:
             report["trials"] = validate_trials(progress=update)
+    from exerpain.interfaces.provenance import version
+    from exerpain.interfaces.validation_record import save
+    from exerpain.model.calibrated import identity
+
+    # the HTML report of a run shows the validation of its model version and calibration
+    save(report, version(), identity()["sha256"])
     if json_:
         typer.echo(to_json(report))
         return

@@ -173,6 +173,8 @@ def execute(spec, out: str | Path | None = None, overwrite: bool = False,
         if folder is not None:
             write_json(folder / "run.json", record)
     final = Path(out) if out is not None else None
+    if final is not None and hasattr(result, "folder"):
+        result.folder = final.expanduser()  # its temporary folder became ``out``
     if store:
         from exerpain.interfaces.runstore import record as store_record
 
