@@ -6,6 +6,10 @@ The public Python API mirrors the command line::
     result = simulate_pair(condition="cci", protocol="treadmill-moderate", days=42)
     result.summary["benefit"]
 
+    from exerpain import run        # any run from a spec, recorded with its provenance
+    outcome = run("cohort", condition="dpn", protocol="aerobic-moderate", n=200,
+                  params={"opioid.k_opioid": 0.3}, out="runs/dpn")
+
 Source review: Ghanbari A. Beneficial Effects of Exercise in Neuropathic Pain: An Overview of
 the Mechanisms Involved. Pain Res Manag 2025;3432659. doi:10.1155/prm/3432659.
 
@@ -18,13 +22,14 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-__all__ = ["Scenario", "simulate_pair", "solve"]
+__all__ = ["Scenario", "run", "simulate_pair", "solve"]
 __version__ = "0.1.0"
 
 _API = {"simulate_pair": "exerpain.simulate.pair", "Scenario": "exerpain.simulate.scenario",
-        "solve": "exerpain.simulate.solve"}
+        "solve": "exerpain.simulate.solve", "run": "exerpain.interfaces.runner"}
 
 if TYPE_CHECKING:
+    from exerpain.interfaces.runner import run
     from exerpain.simulate.pair import simulate_pair
     from exerpain.simulate.scenario import Scenario
     from exerpain.simulate.solve import solve
