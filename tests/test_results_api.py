@@ -122,3 +122,48 @@ def test_demo_reports_progress(tmp_path, monkeypatch, simulate):
     assert [c[0] for c in calls] == [0, 1, 2, 3, 4, 5]
     assert {c[1] for c in calls} == {5}
     assert calls[1][2] == "CCI rat + naloxone" and calls[-1][2] == "done"
+
+
+def test_a_fitted_patient_has_a_short_repr():
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from exerpain.patient.inference import Posterior
+    from exerpain.patient.personalise import Fitted
+
+    data = SimpleNamespace(record=SimpleNamespace(patient_id="p1"),
+                           condition=SimpleNamespace(name="dpn"), days=70)
+    fitted = Fitted(SimpleNamespace(data=data),
+                    Posterior("nuts", np.zeros((1000, 40)), {"rhat": 1.0}, 12.0),
+                    {"continued": object(), "changed": object(), "stopped": None})
+    text = repr(fitted)
+    assert text == ("Fitted(p1, dpn, 70 diary days: nuts posterior of 1000 draws; plans "
+                    "continued, changed)")
+
+
+def test_personalise_command_passes_a_progress_callback(monkeypatch):
+    """The command runs the fit under a progress bar (stderr); stdout stays JSON."""
+    import json
+    from types import SimpleNamespace
+
+    from typer.testing import CliRunner
+
+    from exerpain.interfaces.cli import app
+
+    calls = []
+
+    def fake(record, condition, method, seed, change, progress=None):
+        for done in range(3):
+            progress(done, 2, f"stage {done}")
+            calls.append(done)
+        return {"patient_id": record.patient_id}, None
+
+    monkeypatch.setattr("exerpain.patient.record.load_record",
+                        lambda path, labs: SimpleNamespace(patient_id="p1"))
+    monkeypatch.setattr("exerpain.patient.personalise.personalise", fake)
+    result = CliRunner().invoke(app, ["personalise", "bundle.json", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"patient_id": "p1"}
+    assert calls == [0, 1, 2]
+    assert "personalise p1" in result.stderr

@@ -30,6 +30,17 @@ def _seed(text: str) -> int:
     return _integer("seed", text, SEED_MIN, SEED_MAX)
 
 
+def _with_bar(label: str, run):
+    """``run(progress)`` under a progress bar on stderr (closed before any error line)."""
+    from exerpain.interfaces.progress import progress_bar
+
+    def wrapped():
+        with progress_bar(label, unit="stages") as update:
+            return run(update)
+
+    return wrapped
+
+
 def _fit(run):
     from exerpain.patient.inference import NotConvergedError
 
@@ -67,8 +78,8 @@ def personalise(
     future = resolve_protocol(change) if change is not None else None
     if out is not None:
         check_target(out, overwrite)
-    summary, fitted = _fit(lambda: run(rec, condition, "laplace" if fast else "nuts", s,
-                                       future))
+    summary, fitted = _fit(_with_bar(f"personalise {rec.patient_id}", lambda update: run(
+        rec, condition, "laplace" if fast else "nuts", s, future, progress=update)))
     with maybe_output(out, overwrite) as folder:
         if folder is not None:
             write_fitted(folder, fitted, summary)
@@ -119,8 +130,8 @@ def _load_fitted(path: Path, condition: str, seed: int, fast: bool, horizon: int
         return Fitted(pm, Posterior(summary["method"], draws, summary["diagnostics"], 0.0),
                       {})
     rec = load_record(path)
-    _, fitted = _fit(lambda: personalise(rec, condition, "laplace" if fast else "nuts", seed,
-                                         attribution=0))
+    _, fitted = _fit(_with_bar(f"personalise {rec.patient_id}", lambda update: personalise(
+        rec, condition, "laplace" if fast else "nuts", seed, attribution=0, progress=update)))
     pm = personalised_model(rec, condition, horizon=horizon)
     return Fitted(pm, fitted.posterior, fitted.plans)
 

@@ -59,27 +59,23 @@ def trial(
 
 
 def _run(spec, base, replicates, seed, null, power, folder):
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
     from exerpain.design.power import find_n, total_for
     from exerpain.design.results import summarise, write_trial
     from exerpain.design.trial import simulate_trials
+    from exerpain.interfaces.progress import progress_bar
 
-    columns = (TextColumn("[progress.description]{task.description}"), BarColumn(),
-               TextColumn("{task.completed}/{task.total} trials"), TimeRemainingColumn())
-    with Progress(*columns, console=Console(stderr=True)) as bar:
-        def run(design):
-            task = bar.add_task(f"{design.name} (n={design.n_randomised})", total=replicates)
+    def run(design):  # one bar per design run (the power search runs several)
+        with progress_bar(f"{design.name} (n={design.n_randomised})", replicates,
+                          "trials") as update:
             return simulate_trials(design, replicates, seed, base,
-                                   progress=lambda done, _: bar.update(task, completed=done))
+                                   progress=lambda done, _: update(done))
 
-        if power is not None:
-            primary = next(a.name for a in spec.arms if not a.control)
-            found = find_n(spec, power, lambda d: [r.comparisons[primary]["p"]
-                                                    for r in run(d).replicates])
-            spec = spec.with_n(total_for(spec, found["n_per_arm"]["estimate"]))
-        result = run(spec)
+    if power is not None:
+        primary = next(a.name for a in spec.arms if not a.control)
+        found = find_n(spec, power, lambda d: [r.comparisons[primary]["p"]
+                                                for r in run(d).replicates])
+        spec = spec.with_n(total_for(spec, found["n_per_arm"]["estimate"]))
+    result = run(spec)
     summary = summarise(spec, result, replicates, seed, null)
     if power is not None:
         summary["n_per_arm"] = found["n_per_arm"]

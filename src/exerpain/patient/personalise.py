@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import jax
@@ -80,6 +81,12 @@ class Fitted:
     @property
     def data(self) -> PatientData:
         return self.pm.data
+
+    def __repr__(self) -> str:
+        d, post = self.pm.data, self.posterior
+        plans = ", ".join(name for name, plan in self.plans.items() if plan is not None)
+        return (f"Fitted({d.record.patient_id}, {d.condition.name}, {d.days} diary days: "
+                f"{post.method} posterior of {len(post.draws)} draws; plans {plans or 'none'})")
 
     def subset(self, k: int) -> np.ndarray:
         """``k`` draws spread evenly over the posterior."""
@@ -195,13 +202,24 @@ def informed_parameters(pm: PatientModel, posterior: Posterior) -> list[dict]:
 def personalise(record: PatientRecord, condition: str, method: str = "nuts", seed: int = 0,
                 change: Protocol | None = None, model: Model | None = None,
                 horizon: int = HORIZON_DAYS, attribution: int = ATTRIBUTION_DRAWS,
-                pathway: bool = True) -> tuple[dict, Fitted]:
+                pathway: bool = True,
+                progress: Callable[[int, int, str], None] | None = None
+                ) -> tuple[dict, Fitted]:
     """The personalisation summary (JSON-ready) and the fitted patient. ``attribution``:
     posterior (and prior) draws attributed for the priming mechanism; 0 skips it.
-    ``pathway``: the pathway view beside the entry view."""
+    ``pathway``: the pathway view beside the entry view. ``progress(done, total, label)``
+    is called before each stage (fit, predictions, attribution) and at the end."""
     started = time.perf_counter()
+    total = 4 if attribution else 2
+
+    def report(done: int, label: str) -> None:
+        if progress is not None:
+            progress(done, total, label)
+
+    report(0, f"fit ({method})")
     pm = personalised_model(record, condition, model, horizon)
     posterior = fit(pm, method, seed)
+    report(1, "predictions")
     d = pm.data
     future = {"continued": continued_protocol(record), "changed": change or GUIDELINE,
               "stopped": None}
@@ -236,8 +254,10 @@ def personalise(record: PatientRecord, condition: str, method: str = "nuts", see
         phases = plan(d, primed, float(d.days + horizon))
         rng = np.random.default_rng([seed, 5])
         prior = rng.standard_normal((attribution, pm.n_z + 1))
+        report(2, "priming mechanism (posterior)")
         post, post_failed = priming_probability(pm, fitted.subset(attribution), phases, seed,
                                                 pathway)
+        report(3, "priming mechanism (prior)")
         before, _ = priming_probability(pm, prior, phases, seed, pathway)
         for view, key in VIEWS.items():
             if view in post:
@@ -249,6 +269,7 @@ def personalise(record: PatientRecord, condition: str, method: str = "nuts", see
             "scale": "NRS benefit on the last predicted day",
         }
     summary["runtime_s"] = time.perf_counter() - started
+    report(total, "done")
     return summary, fitted
 
 
