@@ -89,8 +89,11 @@ def _execute(spec, out: Path | None, overwrite: bool, unit: str = ""):
         check_target(out, overwrite)
     if not unit:
         return execute(spec, out, overwrite, command=sys.argv, checked=True)
-    label = f"{getattr(spec, 'condition', spec.kind)} x {getattr(spec, 'protocol', '')}"
-    with progress_bar(label, getattr(spec, "n", None), unit) as update:
+    if spec.kind == "trial":
+        label, total = f"trial {spec.design}", spec.replicates
+    else:
+        label, total = f"{spec.condition} x {spec.protocol}", getattr(spec, "n", None)
+    with progress_bar(label, total, unit) as update:
         return execute(spec, out, overwrite, progress=lambda d, t, _: update(d, t),
                        command=sys.argv, checked=True)
 

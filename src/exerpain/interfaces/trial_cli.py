@@ -20,70 +20,39 @@ def trial(
     = False,
     power: Annotated[float | None, typer.Option(
         help="find the n per arm that gives this power (0-1)")] = None,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="change a parameter: GROUP.NAME=VALUE, within its declared range "
+                      "(repeatable)")] = None,
+    calibration: Annotated[str | None, typer.Option(
+        help="calibration by name; default: the active one")] = None,
     out: Annotated[Path | None, typer.Option(
-        help="folder for patients.parquet, diary.parquet, replicates.parquet and "
-             "summary.json")] = None,
+        help="folder for patients.parquet, diary.parquet, replicates.parquet, "
+             "summary.json and run.json")] = None,
     overwrite: Annotated[bool, typer.Option(
         "--overwrite", help="replace the results already in --out")] = False,
     json_: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
 ) -> None:
     """Run a virtual randomised trial: power, effect estimate, responders, NNT."""
-    from exerpain.design.power import check_power
-    from exerpain.design.spec import EXAMPLE, load_design
-    from exerpain.interfaces.cli import _integer
+    from exerpain.design.spec import EXAMPLE
+    from exerpain.interfaces.cli import _execute, _integer, _spec
     from exerpain.simulate.engine import SEED_MAX, SEED_MIN
 
     if design == "example" and not Path(design).exists():
         typer.echo(EXAMPLE, nl=False)
         return
     from exerpain.design.trial import MAX_REPLICATES
-    from exerpain.storage import check_target, maybe_output, to_json
+    from exerpain.storage import to_json
 
-    spec, base = load_design(design)
-    r = _integer("replicates", replicates, 1, MAX_REPLICATES)
-    s = _integer("seed", seed, SEED_MIN, SEED_MAX)
-    if n is not None:
-        spec = spec.with_n(_integer("n", n, 2, 100_000))
-    if null:
-        spec = spec.null()
-    if power is not None:
-        check_power(power)  # before the output folder and the progress bar
-    if out is not None:
-        check_target(out, overwrite)
-    with maybe_output(out, overwrite) as folder:
-        summary = _run(spec, base, r, s, null, power, folder)
+    spec = _spec("trial", set_, design=design,
+                 replicates=_integer("replicates", replicates, 1, MAX_REPLICATES),
+                 seed=_integer("seed", seed, SEED_MIN, SEED_MAX),
+                 n=None if n is None else _integer("n", n, 2, 100_000), null=null,
+                 power=power, calibration=calibration)
+    summary = _execute(spec, out, overwrite, unit="trials").summary
     if json_:
         typer.echo(to_json(summary))
         return
     _print(summary)
-
-
-def _run(spec, base, replicates, seed, null, power, folder):
-    from exerpain.design.power import find_n, total_for
-    from exerpain.design.results import summarise, write_trial
-    from exerpain.design.trial import simulate_trials
-    from exerpain.interfaces.progress import progress_bar
-
-    def run(design):  # one bar per design run (the power search runs several)
-        with progress_bar(f"{design.name} (n={design.n_randomised})", replicates,
-                          "trials") as update:
-            return simulate_trials(design, replicates, seed, base,
-                                   progress=lambda done, _: update(done))
-
-    if power is not None:
-        primary = next(a.name for a in spec.arms if not a.control)
-        found = find_n(spec, power, lambda d: [r.comparisons[primary]["p"]
-                                                for r in run(d).replicates])
-        spec = spec.with_n(total_for(spec, found["n_per_arm"]["estimate"]))
-    result = run(spec)
-    summary = summarise(spec, result, replicates, seed, null)
-    if power is not None:
-        summary["n_per_arm"] = found["n_per_arm"]
-        summary["target_power"] = power
-        summary["power_search"] = found["evaluated"]
-    if folder is not None:
-        write_trial(folder, spec, result, summary)
-    return summary
 
 
 def _fmt(value, spec=".2f"):
