@@ -339,14 +339,16 @@ def _evaluator(findings: tuple[Finding, ...]):
 
 def _passes(findings: tuple[Finding, ...], values: np.ndarray, codes: np.ndarray
             ) -> tuple[np.ndarray, np.ndarray]:
-    """Per finding: pass (every experiment passes the check) and solved (every code 0);
-    ``values``/``codes`` have a leading axis over parameter sets."""
+    """Per finding: pass (every experiment passes the check) and solved (every code 0 and
+    every value finite: with ``EQX_ON_ERROR=nan``, as the command line runs, an inner solve
+    that would have raised returns NaN instead); ``values``/``codes`` have a leading axis
+    over parameter sets."""
     passed, solved, i = [], [], 0
     for f in findings:
         k = 1 + len(f.also)
         v, c = values[:, i:i + k], codes[:, i:i + k]
         passed.append(np.all(f.check(v), axis=1))
-        solved.append(np.all(c == 0, axis=1))
+        solved.append(np.all((c == 0) & np.isfinite(v), axis=1))
         i += k
     return np.stack(passed, axis=1), np.stack(solved, axis=1)
 
