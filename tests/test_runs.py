@@ -217,7 +217,9 @@ def test_a_cohort_override_is_not_redrawn_from_the_posterior(tmp_path):
     benefit moves; n = 8 shares the cohort tests' compiled chunk of 8."""
     fields = {"condition": "cci", "protocol": "treadmill-moderate", "n": 8, "seed": 1}
     plain = run("cohort", **fields)
-    run("cohort", **fields, params={GAIN: 0.9}, out=tmp_path / "c")
+    changed = run("cohort", **fields, params={GAIN: 0.9}, out=tmp_path / "c")
+    assert changed.result.folder == tmp_path / "c"  # the final folder, not its temporary twin
+    assert len(changed.result.to_frame()) == 8
     a = plain.result.subjects.to_pandas()["benefit"].to_numpy()
     b = pq.read_table(tmp_path / "c" / "subjects.parquet").to_pandas()["benefit"].to_numpy()
     assert (b > a).all()

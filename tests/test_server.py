@@ -7,8 +7,6 @@ from __future__ import annotations
 import threading
 import time
 import warnings
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import typer
@@ -18,7 +16,6 @@ from exerpain.datadir import data_dir
 from exerpain.errors import InputError
 from exerpain.interfaces import runstore
 from exerpain.interfaces.boundary import BoundaryGroup
-from exerpain.interfaces.figures import new_figure
 from exerpain.interfaces.runspec import parse_spec
 from exerpain.interfaces.serve_cli import serve, server_settings
 from exerpain.interfaces.web.app import ServerSettings, create_app, report_available
@@ -256,19 +253,5 @@ def test_serve_refuses_other_hosts_without_token():
     assert result.exit_code == 2 and "error: token: " in result.output
 
 
-@dataclass
-class _StreamedResult:
-    """A result whose rows went to its output folder (as a cohort's do)."""
-
-    subjects: None
-    folder: Path | None
-
-    def plot(self):
-        assert self.folder is not None and self.folder.name == "final"
-        return new_figure(2, 2)
-
-
-def test_figure_of_a_streamed_result_reads_the_final_folder(tmp_path):
-    png = figure_png(_StreamedResult(None, tmp_path / ".partial"), tmp_path / "final")
-    assert png is not None and png.startswith(b"\x89PNG")
+def test_a_result_without_a_plot_has_no_figure():
     assert figure_png(object()) is None

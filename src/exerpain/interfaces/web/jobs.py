@@ -18,7 +18,6 @@ Each job writes its results into ``runs_dir() / <job_id>``.
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 import logging
@@ -82,13 +81,9 @@ def json_safe(data: Any) -> Any:
     return json.loads(to_json(data))
 
 
-def figure_png(result: Any, folder: Path | None = None) -> bytes | None:
-    """The result's figure (its ``plot()``) as PNG bytes; ``None`` if it has none. A result
-    whose rows were streamed to its output folder (a cohort) reads them from ``folder``, the
-    folder's final place (the result names the temporary twin it was written in)."""
-    if folder is not None and dataclasses.is_dataclass(result) \
-            and getattr(result, "subjects", False) is None:
-        result = dataclasses.replace(result, folder=folder)
+def figure_png(result: Any) -> bytes | None:
+    """The result's figure (its ``plot()``) as PNG bytes; ``None`` if it has none (a cohort
+    streamed to its output folder reads its rows from the folder's final place)."""
     plot = getattr(result, "plot", None)
     if plot is None:
         return None
@@ -228,7 +223,7 @@ class JobQueue:
                                             f"{str(err).splitlines()[0][:200] if str(err) else ''}")
             return
         try:
-            png = figure_png(outcome.result, outcome.folder)
+            png = figure_png(outcome.result)
         except Exception:  # the run stands without its figure
             log.exception("job %s: figure failed", job.job_id)
             png = None
