@@ -129,7 +129,7 @@ def simulate(
     spec = _spec("simulate", set_, condition=condition, protocol=protocol,
                  interventions=intervention or [], ablate=ablate or [], days=days,
                  start_day=start_day, stop_day=stop_day, calibration=calibration)
-    outcome = _execute(spec, out, overwrite)
+    outcome = _execute(spec, out, overwrite, unit="runs")
     summary = {**outcome.summary, "runtime_s": time.perf_counter() - started,
                "run_id": outcome.run_id}
     if json_:
