@@ -43,6 +43,7 @@ bench: setup
 	$(BIN)/python benchmarks/throughput.py
 	$(BIN)/python benchmarks/calibration_gradient.py
 	$(BIN)/python benchmarks/trial_throughput.py
+	$(BIN)/python benchmarks/cli_startup.py
 
 clean:
 	rm -rf $(VENV) exerpain-demo
