@@ -159,6 +159,7 @@ def test_personalise_command_passes_a_progress_callback(monkeypatch):
             calls.append(done)
         return {"patient_id": record.patient_id}, None
 
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # a bar only where a terminal shows it
     monkeypatch.setattr("exerpain.patient.record.load_record",
                         lambda path, labs: SimpleNamespace(patient_id="p1"))
     monkeypatch.setattr("exerpain.patient.personalise.personalise", fake)

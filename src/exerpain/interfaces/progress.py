@@ -5,8 +5,8 @@ step=None)``: the bar moves to ``done`` of ``total`` (``total`` may change as th
 out how much there is) and ``step`` names what is being done now beside the label. It fits
 the library's progress callbacks: ``progress(done, total, label)`` (validation, demo) and
 ``progress(done, total)`` (cohort, trials). The bar goes to stderr, so ``--json`` output on
-stdout stays clean; rich is imported only when a bar is made (``exerpain --help`` stays
-light).
+stdout stays clean, and only when stderr is a terminal; rich is imported only when a bar is
+made (``exerpain --help`` stays light).
 """
 
 from __future__ import annotations
@@ -30,7 +30,10 @@ def progress_bar(label: str, total: int | None = None, unit: str = "") -> Iterat
     count = "{task.completed}/{task.total}" + (f" {escape(unit)}" if unit else "")
     columns = (TextColumn("[progress.description]{task.description}"), BarColumn(),
                TextColumn(count), TimeRemainingColumn())
-    with Progress(*columns, console=Console(stderr=True)) as bar:
+    console = Console(stderr=True)
+    # a bar only where someone watches: in a log or a pipe it would be a stray line beside
+    # the one `error:` line a failure prints
+    with Progress(*columns, console=console, disable=not console.is_terminal) as bar:
         task = bar.add_task(escape(label), total=total)
 
         def update(done: int, total: int | None = None, step: str | None = None) -> None:

@@ -95,9 +95,13 @@ def parse_overrides(value: Mapping | Iterable[str] | None, field: str = "params"
 def check_overrides(overrides: Overrides, model: Model, condition: Condition | None = None,
                     field: str = "params") -> Overrides:
     """``overrides`` checked against ``model``'s parameter table: known groups and names,
-    values within each parameter's declared range, none that ``condition`` sets itself."""
+    values within each parameter's declared range, none that ``condition`` sets itself (in a
+    partial override it would be lost without a word; a full dictionary, every parameter
+    given, keeps the old meaning: the condition's settings replace its values)."""
     table = {(g, p.name): p for g, p in model.parameter_table()}
     groups = sorted({g for g, _ in table})
+    if all(name in overrides.get(group, {}) for group, name in table):
+        condition = None  # a full dictionary: the condition applies on top of it, as always
     for group, values in overrides.items():
         if group not in groups:
             raise InputError(f"{field}.{group!s:.60}: unknown parameter group; allowed: "
