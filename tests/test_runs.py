@@ -226,3 +226,22 @@ def test_a_cohort_override_is_not_redrawn_from_the_posterior(tmp_path):
     record = json.loads((tmp_path / "c" / "run.json").read_text())
     assert record["headline"]["n"] == 8 and record["seed"] == 1
     assert record["files"] == ["subjects.parquet", "summary.json"]
+
+
+def test_a_trial_override_reaches_every_patient(tmp_path):
+    """A trial spec's override changes the arms' outcomes (the same patients, seed and
+    diary noise otherwise) and is recorded; the example design, 2 replicates of 24."""
+    from exerpain.design.spec import EXAMPLE
+
+    path = tmp_path / "design.yaml"
+    path.write_text(EXAMPLE)
+    fields = {"design": str(path), "replicates": 2, "n": 24, "seed": 3}
+    plain = run("trial", **fields)
+    changed = run("trial", **fields, params={GAIN: 0.9}, out=tmp_path / "t")
+    change = {name: arm["mean_change"] for name, arm in plain.summary["arms"].items()}
+    moved = {name: arm["mean_change"] for name, arm in changed.summary["arms"].items()}
+    exercise = next(name for name, arm in plain.summary["arms"].items() if not arm["control"])
+    assert moved[exercise] < change[exercise]  # more relief (a larger fall in pain)
+    record = json.loads((tmp_path / "t" / "run.json").read_text())
+    assert record["parameters"]["deviations"][0]["parameter"] == GAIN
+    assert "replicates.parquet" in record["files"]
