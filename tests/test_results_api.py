@@ -102,15 +102,20 @@ def test_trials(trials):
     assert [line.get_label() for line in p_values.get_lines()] == ["alpha 0.05"]
 
 
-def test_progress_bar_takes_both_callback_shapes(capsys):
+def test_progress_bar_takes_both_callback_shapes(capsys, monkeypatch):
     from exerpain.interfaces.progress import progress_bar
 
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # as on a terminal
     with progress_bar("work [x]", 3, "steps") as update:
         update(1, 3)
         update(2, 3, "second")
         update(3)
     err = capsys.readouterr().err
     assert "3/3 steps" in err
+    monkeypatch.setenv("TTY_COMPATIBLE", "0")  # a log or a pipe: no stray bar lines
+    with progress_bar("work", 3, "steps") as update:
+        update(3)
+    assert capsys.readouterr().err == ""
 
 
 def test_demo_reports_progress(tmp_path, monkeypatch, simulate):
