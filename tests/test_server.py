@@ -156,7 +156,11 @@ def test_token_required_when_set():
 
 def test_without_token_only_local_host_names():
     with TestClient(create_app(ServerSettings())) as c:  # Host: testserver
-        assert c.get("/api/catalogue").status_code == 400
+        response = c.get("/api/catalogue")
+        assert response.status_code == 400
+        assert response.json()["detail"][0]["loc"] == ["header", "host"]
+    with TestClient(create_app(ServerSettings()), base_url="http://127.0.0.1:8000") as c:
+        assert c.get("/api/catalogue").status_code == 200
     with pytest.raises(InputError, match="^token: "):
         ServerSettings(host="0.0.0.0")
 

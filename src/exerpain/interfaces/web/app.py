@@ -34,7 +34,6 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.middleware.trustedhost import TrustedHostMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -45,6 +44,7 @@ from exerpain.interfaces.web.jobs import JobQueue, QueueFullError, json_safe
 from exerpain.interfaces.web.security import (
     BearerToken,
     BodySizeLimit,
+    LocalHostOnly,
     check_request_limits,
     error_detail,
     is_loopback,
@@ -285,7 +285,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.state.settings, app.state.jobs = settings, jobs
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_kb * 1024)
     if settings.token is None:
-        app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)
+        app.add_middleware(LocalHostOnly, allowed_hosts=settings.allowed_hosts)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, err: RequestValidationError) -> JSONResponse:

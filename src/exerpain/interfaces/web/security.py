@@ -88,6 +88,16 @@ class BodyTooLargeError(Exception):
     """A request body over the cap."""
 
 
+async def send_error(send: Any, status: int, loc: list, msg: str, kind: str) -> None:
+    """Answer an ASGI request with ``status`` and the JSON error shape, closing it."""
+    body = error_bytes(loc, msg, kind)
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})
+
+
 class BodySizeLimit:
     """ASGI middleware: request bodies of at most ``max_bytes``; a larger one is answered
     413 (JSON) without reaching the application. A body is read whole before the
@@ -106,7 +116,7 @@ class BodySizeLimit:
             try:
                 declared = int(length)
             except ValueError:
-                await self._reply(send, 400, ["header", "content-length"],
+                await send_error(send, 400, ["header", "content-length"],
                                   "not a whole number", "bad_length")
                 return
             if declared > self.max_bytes:
@@ -138,17 +148,31 @@ class BodySizeLimit:
                 return messages
 
     async def _too_large(self, send: Any) -> None:
-        await self._reply(send, 413, ["body"], f"request body is larger than this server's "
+        await send_error(send, 413, ["body"], f"request body is larger than this server's "
                           f"limit of {self.max_bytes} bytes", "too_large")
 
-    @staticmethod
-    async def _reply(send: Any, status: int, loc: list, msg: str, kind: str) -> None:
-        body = error_bytes(loc, msg, kind)
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode()),
-                                (b"connection", b"close")]})
-        await send({"type": "http.response.body", "body": body})
+
+
+class LocalHostOnly:
+    """ASGI middleware: requests whose ``Host`` header names this machine only (a server
+    without a token: a web page elsewhere must not reach it through DNS rebinding); any
+    other host is answered 400 with the JSON error shape, naming the header."""
+
+    def __init__(self, app: Any, allowed_hosts: list[str]):
+        self.app = app
+        self.allowed = set(allowed_hosts)
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] in ("http", "websocket"):
+            raw = dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1")
+            host = raw.rsplit(":", 1)[0] if not raw.endswith("]") else raw
+            if host not in self.allowed:
+                await send_error(
+                    send, 400, ["header", "host"], f"host {raw[:80]!r} is not this machine; "
+                    "a server without a token answers only 127.0.0.1, localhost and ::1",
+                    "invalid_host")
+                return
+        await self.app(scope, receive, send)
 
 
 def _looks_like_file(value: Any) -> bool:
