@@ -245,3 +245,14 @@ def test_a_trial_override_reaches_every_patient(tmp_path):
     record = json.loads((tmp_path / "t" / "run.json").read_text())
     assert record["parameters"]["deviations"][0]["parameter"] == GAIN
     assert "replicates.parquet" in record["files"]
+
+
+def test_the_spec_bounds_are_the_engines():
+    """runspec repeats the engine's bounds (to import no JAX); they must agree."""
+    from exerpain.design.trial import MAX_REPLICATES
+    from exerpain.interfaces import runspec
+    from exerpain.simulate.engine import SEED_MAX, SEED_MIN
+    from exerpain.simulate.scenario import MAX_DAYS
+
+    assert (runspec.MAX_DAYS, runspec.SEED_MIN, runspec.SEED_MAX, runspec.MAX_REPLICATES) == (
+        MAX_DAYS, SEED_MIN, SEED_MAX, MAX_REPLICATES)

@@ -73,13 +73,13 @@ CalibrationOpt = Annotated[str | None, typer.Option(
     help="calibration by name (`exerpain calibration list`); default: the active one")]
 
 
-def _execute(spec, out: Path | None, overwrite: bool, unit: str = ""):
+def _execute(spec, out: Path | None, overwrite: bool):
     """Run ``spec`` through the one runner (:mod:`exerpain.interfaces.runner`), with a
-    progress bar on stderr for runs that report progress."""
+    progress bar on stderr."""
     import sys
 
     from exerpain.interfaces.progress import progress_bar
-    from exerpain.interfaces.runner import execute
+    from exerpain.interfaces.runner import UNITS, execute
     from exerpain.interfaces.runspec import check_spec
 
     check_spec(spec)  # before the progress bar, so bad input is one error line
@@ -87,13 +87,11 @@ def _execute(spec, out: Path | None, overwrite: bool, unit: str = ""):
         from exerpain.storage import check_target
 
         check_target(out, overwrite)
-    if not unit:
-        return execute(spec, out, overwrite, command=sys.argv, checked=True)
     if spec.kind == "trial":
         label, total = f"trial {spec.design}", spec.replicates
     else:
         label, total = f"{spec.condition} x {spec.protocol}", getattr(spec, "n", None)
-    with progress_bar(label, total, unit) as update:
+    with progress_bar(label, total, UNITS[spec.kind]) as update:
         return execute(spec, out, overwrite, progress=lambda d, t, _: update(d, t),
                        command=sys.argv, checked=True)
 
@@ -129,7 +127,7 @@ def simulate(
     spec = _spec("simulate", set_, condition=condition, protocol=protocol,
                  interventions=intervention or [], ablate=ablate or [], days=days,
                  start_day=start_day, stop_day=stop_day, calibration=calibration)
-    outcome = _execute(spec, out, overwrite, unit="runs")
+    outcome = _execute(spec, out, overwrite)
     summary = {**outcome.summary, "runtime_s": time.perf_counter() - started,
                "run_id": outcome.run_id}
     if json_:
@@ -206,7 +204,7 @@ def cohort(
                  start_day=start_day, stop_day=stop_day, attribution=attribution,
                  attribution_scale=attribution_scale, pathway=pathway, memory_gb=memory_gb,
                  sex=sex, posterior_draws=posterior_draws, calibration=calibration)
-    result = _execute(spec, out, overwrite, unit="subjects")
+    result = _execute(spec, out, overwrite)
     s = result.summary
     if json_:
         typer.echo(to_json(s))

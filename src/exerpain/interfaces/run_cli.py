@@ -35,8 +35,7 @@ def run(
     from exerpain.storage import to_json
 
     parsed = with_assignments(load_spec(spec), set_)
-    unit = {"cohort": "subjects", "trial": "trials"}.get(parsed.kind, "runs")
-    outcome = _execute(parsed, out, overwrite, unit)
+    outcome = _execute(parsed, out, overwrite)
     if json_:
         typer.echo(to_json({"run_id": outcome.run_id, **outcome.summary}))
         return

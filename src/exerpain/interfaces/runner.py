@@ -37,6 +37,8 @@ from exerpain.interfaces.runspec import (
 
 Progress = Callable[[int, int, str], None]
 """``progress(done, total, unit)``."""
+UNITS = {"simulate": "runs", "cohort": "subjects", "trial": "trials"}
+"""What a run's progress counts, by kind."""
 
 
 class CancelledError(Exception):
@@ -162,8 +164,7 @@ def execute(spec, out: str | Path | None = None, overwrite: bool = False,
     started = prov.now()
     run_id = prov.new_run_id(started)
     deadline = None if time_limit_s is None else time.monotonic() + time_limit_s
-    report = _checker(progress, cancel, deadline, "subjects" if spec.kind == "cohort"
-                      else "trials" if spec.kind == "trial" else "runs")
+    report = _checker(progress, cancel, deadline, UNITS[spec.kind])
     with using(calibration), maybe_output(out, overwrite) as folder:
         model = Model.default()
         resolved = apply_overrides(model.default_params(), spec.params)

@@ -29,9 +29,11 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 
 from exerpain.errors import InputError
 
+# The engine's bounds (scenario.MAX_DAYS, engine.SEED_MIN/SEED_MAX, trial.MAX_REPLICATES),
+# repeated so that this module imports no JAX; tests/test_runs.py checks they agree.
 MAX_DAYS = 3650
-SEED_MAX = 2**63 - 1
-SPEC_VERSION = 1
+SEED_MIN, SEED_MAX = 0, 2**63 - 1
+MAX_REPLICATES = 20_000
 
 
 class _Base(BaseModel):
@@ -83,7 +85,7 @@ class CohortSpec(_Scenario):
 
     kind: Literal["cohort"] = "cohort"
     n: int = Field(ge=1, le=10**9, description="virtual subjects")
-    seed: int = Field(default=0, ge=-(2**63), le=SEED_MAX, description="PRNG seed")
+    seed: int = Field(default=0, ge=SEED_MIN, le=SEED_MAX, description="PRNG seed")
     attribution: bool = True
     attribution_scale: Literal["readout", "log_drive"] = "readout"
     pathway: bool = Field(default=True, description="the pathway view beside the entry view")
@@ -99,8 +101,8 @@ class TrialSpec(_Base):
     design: str | dict[str, Any] = Field(
         description="a trial design file (YAML/JSON) or the design inline "
                     "(`exerpain trial example` prints one)")
-    replicates: int = Field(default=200, ge=1, le=20_000)
-    seed: int = Field(default=0, ge=-(2**63), le=SEED_MAX)
+    replicates: int = Field(default=200, ge=1, le=MAX_REPLICATES)
+    seed: int = Field(default=0, ge=SEED_MIN, le=SEED_MAX)
     n: int | None = Field(default=None, ge=2, le=100_000,
                           description="override the number randomised")
     null: bool = Field(default=False, description="every arm as the control (type I error)")

@@ -48,7 +48,7 @@ def trial(
                  seed=_integer("seed", seed, SEED_MIN, SEED_MAX),
                  n=None if n is None else _integer("n", n, 2, 100_000), null=null,
                  power=power, calibration=calibration)
-    summary = _execute(spec, out, overwrite, unit="trials").summary
+    summary = _execute(spec, out, overwrite).summary
     if json_:
         typer.echo(to_json(summary))
         return

@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from functools import cache
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 
@@ -125,15 +126,14 @@ def identity(name: str | None = None) -> dict:
 def install(record: dict, name: str, activate: bool = True) -> str:
     """Write ``record`` as the new calibration ``name`` in the data directory (never
     replacing one: names are permanent) and make it the active one; returns the path."""
-    from exerpain.storage import atomic_write
+    from exerpain.storage import write_json
 
     check_name(name)
     if name == PACKAGE or _path(name).exists():
         raise InputError(f"name: a calibration named {name!r} exists; calibrations are never "
                          "replaced, choose another name")
     path = _path(name)
-    text = json.dumps(record, indent=2)
-    atomic_write(path, lambda tmp: open(tmp, "w").write(text))  # noqa: SIM115
+    write_json(path, record)
     if activate:
         activate_calibration(name)
     return str(path)
@@ -145,8 +145,7 @@ def activate_calibration(name: str) -> None:
     from exerpain.storage import atomic_write
 
     load(name)  # it must exist
-    atomic_write(calibrations_dir() / "ACTIVE",
-                 lambda tmp: open(tmp, "w").write(name + "\n"))  # noqa: SIM115
+    atomic_write(calibrations_dir() / "ACTIVE", lambda tmp: Path(tmp).write_text(name + "\n"))
 
 
 def apply_calibration(rows: list[tuple[str, Parameter]],
