@@ -229,15 +229,15 @@ def test_a_killed_run_leaves_only_a_temporary_folder_the_next_run_removes(tmp_pa
 def test_failed_subjects_have_null_outcomes_and_the_summary_says_so(tmp_path, monkeypatch):
     import exerpain.simulate.engine as engine
 
-    original = engine._solve_chunk
+    original = engine._solve_subjects
 
     def failing(*args, **kwargs):
-        outputs, codes = original(*args, **kwargs)
+        outputs, codes, retried = original(*args, **kwargs)
         codes = np.array(codes)
-        codes[:2] = [1, 2]  # a solver failure and a non-finite vector field
-        return outputs, codes
+        codes[:2] = [1, 2]  # a solver failure and a non-finite vector field, after the retry
+        return outputs, codes, retried | (codes != 0)
 
-    monkeypatch.setattr(engine, "_solve_chunk", failing)
+    monkeypatch.setattr(engine, "_solve_subjects", failing)
     config = engine.CohortConfig("cci", "treadmill-moderate", n=12, seed=4, chunk_size=6)
     result = engine.run_cohort(config, out=tmp_path / "c")
     s = json.loads((tmp_path / "c" / "summary.json").read_text())
@@ -250,4 +250,6 @@ def test_failed_subjects_have_null_outcomes_and_the_summary_says_so(tmp_path, mo
                    "priming_mechanism", "shapley_inflammation"):
         assert frame.loc[bad, column].isna().all(), column
         assert frame.loc[~bad, column].notna().any(), column
-    assert result.summary["failed"] == 4
+    assert result.summary["failed"] == 4 and result.summary["retried_stiff"] == 4
+    assert result.summary["recovered_stiff"] == 0 and "Kvaerno5" in s["failure_handling"]
+    assert (frame.loc[bad, "solver"] == "kvaerno5").all()

@@ -37,7 +37,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -69,9 +69,20 @@ from exerpain.population.covariates import SEX_FRACTIONS
 from exerpain.population.genotypes import VARIANT_NAMES
 from exerpain.population.sampling import sample_subjects
 from exerpain.precision import float64
+from exerpain.simulate import solve as solve_module
+from exerpain.simulate.distribute import check_dask, map_chunks
 from exerpain.simulate.pathway import PATHWAY_RUN_WEIGHT, PathwaySystem, state_masks
 from exerpain.simulate.scenario import Scenario
-from exerpain.simulate.solve import FAILURE_REASONS, initial_state, integrate_run, observer
+from exerpain.simulate.solve import (
+    EXPLICIT,
+    FAILURE_REASONS,
+    MAX_STEPS,
+    STIFF,
+    initial_state,
+    integrate_run,
+    observer,
+    take,
+)
 from exerpain.storage import atomic_write, maybe_output, write_json
 
 if TYPE_CHECKING:
@@ -262,7 +273,8 @@ def _with_exercise_through(inputs: ModelInputs, mechanisms: tuple[str, ...], mas
 
 
 def _coalition_run(model: Model, view: str, observe: Callable, outputs: tuple[str, ...],
-                   rtol: float, atol: float) -> Callable:
+                   rtol: float, atol: float, method: str = EXPLICIT,
+                   max_steps: int = MAX_STEPS) -> Callable:
     """``(inputs, y_split, t_split, jumps, t_end, full, mask) -> ({name: value}, code)``: one
     coalition of one subject from the state at ``t_split`` to the last day, in ``view``.
 
@@ -278,7 +290,7 @@ def _coalition_run(model: Model, view: str, observe: Callable, outputs: tuple[st
     def entry(inputs, y_split, t_split, jumps, t_end, full, mask):
         coalition = _with_exercise_through(inputs, mechanisms, mask)
         ys, code = integrate_run(model, coalition, y_split, t_split, jumps, t_end[None],
-                                 rtol, atol)
+                                 rtol, atol, method, max_steps)
         obs = observe(t_end, ys[-1], coalition)
         return {name: obs[name] for name in outputs}, code
 
@@ -288,7 +300,7 @@ def _coalition_run(model: Model, view: str, observe: Callable, outputs: tuple[st
         exercise = _with_exercise_through(inputs, mechanisms, full)
         sedentary = _with_exercise_through(inputs, mechanisms, jnp.zeros_like(full))
         zs, code = integrate_run(system, (exercise, sedentary, mask), system.start(y_split),
-                                 t_split, jumps, t_end[None], rtol, atol)
+                                 t_split, jumps, t_end[None], rtol, atol, method, max_steps)
         obs = observe(t_end, system.mixed(zs[-1], mask), exercise)
         reference = observe(t_end, zs[-1, : system.n_states], sedentary)
         return ({**{name: obs[name] for name in outputs},
@@ -299,19 +311,23 @@ def _coalition_run(model: Model, view: str, observe: Callable, outputs: tuple[st
 
 @lru_cache(maxsize=16)
 def _cohort_solver(model: Model, kind: str, readout: str, steady: bool, rtol: float,
-                   atol: float, views: tuple[str, ...] = ("entry",)):
+                   atol: float, views: tuple[str, ...] = ("entry",), method: str = EXPLICIT,
+                   max_steps: int = MAX_STEPS):
     """``(inputs, t0, jumps, t_split, t_end, full, masks) -> {view: (values, codes)}``, with
     ``masks = {view: (n_coalitions_view, width)}``: per view, the observables of
     :func:`cohort_outputs` on the last day, ``{name: (n, n_coalitions_view)}``, and failure
-    codes ``(n, n_coalitions_view)``. Phase 1 (to ``t_split``) is solved once per subject."""
+    codes ``(n, n_coalitions_view)``. Phase 1 (to ``t_split``) is solved once per subject.
+    ``method``, ``max_steps``: the integrator (:data:`exerpain.simulate.solve.METHODS`)."""
     observe = observer(model, kind)
     runs = {view: _coalition_run(model, view, observe, cohort_outputs(model, kind, readout,
-                                                                       view), rtol, atol)
+                                                                       view), rtol, atol,
+                                 method, max_steps)
             for view in views}
 
     def subject(inputs, t0, jumps, t_split, t_end, full, masks):
         y0, code_init = initial_state(model, inputs, t0, steady)
-        ys, code_start = integrate_run(model, inputs, y0, t0, jumps, t_split[None], rtol, atol)
+        ys, code_start = integrate_run(model, inputs, y0, t0, jumps, t_split[None], rtol, atol,
+                                       method, max_steps)
         code_start = jnp.maximum(code_start, code_init)
         out = {}
         for view, run in runs.items():
@@ -448,14 +464,17 @@ def _solve_chunk(solver: Callable, att: _Attribution, inputs: ModelInputs, prepa
 @float64
 def run_cohort(config: CohortConfig, out: str | Path | None = None,
                progress: Callable[[int, int], None] | None = None,
-               model: Model | None = None, overwrite: bool = False) -> CohortResult:
+               model: Model | None = None, overwrite: bool = False,
+               dask: str | None = None) -> CohortResult:
     """Simulate a virtual cohort. With ``out``, per-subject rows stream to
     ``out/subjects.parquet`` and the summary goes to ``out/summary.json``, written as one run
     (:class:`exerpain.storage.OutputFolder`: checked before any work, refused if ``out``
-    already holds results unless ``overwrite``)."""
+    already holds results unless ``overwrite``). ``dask``: compute the chunks on a Dask
+    cluster (:func:`exerpain.simulate.distribute.map_chunks`; the same output bit for bit)."""
     validate_config(config)
+    check_dask(dask)
     with maybe_output(out, overwrite) as folder:
-        result = cohort_into(config, folder, progress, model)
+        result = cohort_into(config, folder, progress, model, dask)
     if out is not None:
         result.folder = Path(out).expanduser()  # its temporary folder became ``out``
     return result
@@ -463,20 +482,43 @@ def run_cohort(config: CohortConfig, out: str | Path | None = None,
 
 def cohort_into(config: CohortConfig, folder: Path | None,
                 progress: Callable[[int, int], None] | None = None,
-                model: Model | None = None) -> CohortResult:
+                model: Model | None = None, dask: str | None = None) -> CohortResult:
     """A cohort written into ``folder`` (an :class:`exerpain.storage.OutputFolder`'s
     temporary folder, or ``None``: in memory): ``subjects.parquet`` then ``summary.json``."""
     validate_config(config)
-    result = _run_cohort(config, folder, progress, model)
+    result = _run_cohort(config, folder, progress, model, check_dask(dask))
     if folder is not None:
         write_json(folder / "summary.json", result.summary)
     return result
 
 
-def _run_cohort(config: CohortConfig, folder: Path | None,
-                progress: Callable[[int, int], None] | None, model: Model | None
-                ) -> CohortResult:
-    started = time.perf_counter()
+@dataclass(frozen=True)
+class _CohortPlan:
+    """Everything a chunk of a cohort needs, derived from its config once per process."""
+
+    config: CohortConfig
+    model: Model
+    prepared: object  # exerpain.simulate.scenario.Prepared
+    condition: object  # exerpain.model.conditions.Condition
+    readout: str
+    att: _Attribution
+    chunk: int
+    defaults: dict
+    draws: dict
+    base_params: dict
+    healthy: float
+    t_split: float
+    t_end: float
+
+    def solver(self, method: str) -> Callable:
+        """The compiled cohort solver with integrator ``method``."""
+        max_steps = solve_module.EXPLICIT_MAX_STEPS if method == EXPLICIT else MAX_STEPS
+        return _cohort_solver(self.model, self.prepared.kind, self.readout,
+                              self.prepared.steady_start, ENGINE_RTOL, ENGINE_ATOL,
+                              self.att.views, method, max_steps)
+
+
+def _plan(config: CohortConfig, model: Model | None) -> _CohortPlan:
     model = model or Model.default()
     scenario = Scenario.create(condition=config.condition, protocol=config.protocol,
                                interventions=config.interventions, ablate=config.ablate,
@@ -484,73 +526,149 @@ def _run_cohort(config: CohortConfig, folder: Path | None,
                                stop_day=config.stop_day, params=config.params)
     prepared = scenario.build(model)
     condition = scenario.resolved_condition()
-    kind = prepared.kind
-    readout = PRIMARY_READOUT[kind]
+    readout = PRIMARY_READOUT[prepared.kind]
     att = _attribution(config, model)
-    plan, players = att.plan, att.players
     chunk = chunk_size_for(config, len(att.masks["entry"]),
                            len(att.masks.get("pathway", ())))
-    solver = _cohort_solver(model, kind, readout, prepared.steady_start, ENGINE_RTOL,
-                            ENGINE_ATOL, att.views)
     overrides = scenario.params or {}
     defaults = apply_overrides(model.default_params(), overrides)
     base_params = condition.apply(defaults)
     # a parameter the user set is not redrawn from the calibration posterior
     draws = {key: v for key, v in _posterior(config, model).items()
              if key[1] not in overrides.get(key[0], {})}
-    healthy = healthy_value(readout, base_params["readout"])
-    key = jax.random.key(config.seed)
     t_end = float(prepared.days)
-    t_split = min(float(prepared.protocol.start_day), t_end - 0.5)
+    return _CohortPlan(config, model, prepared, condition, readout, att, chunk, defaults,
+                       draws, base_params, healthy_value(readout, base_params["readout"]),
+                       min(float(prepared.protocol.start_day), t_end - 0.5), t_end)
 
+
+@dataclass
+class _ChunkResult:
+    """One chunk's rows and what the cohort's summary gathers from it."""
+
+    ids: np.ndarray
+    table: pa.Table
+    phi: dict[str, np.ndarray]  # view -> (n, players)
+    benefit: np.ndarray
+    functional: dict[str, np.ndarray]  # name -> (n, 2): exercise, sedentary
+    counts: Counter  # r30, r50, undefined, failed, retried, recovered
+    reasons: list[str]  # the failure reason of each failed subject
+
+
+RETRY_WIDTH = 4  # subjects per stiff re-solve (one compiled shape)
+
+
+def _solve_subjects(plan: _CohortPlan, inputs: ModelInputs, n: int
+                    ) -> tuple[dict, np.ndarray, np.ndarray]:
+    """:func:`_solve_chunk` with Tsit5, then each failed subject again with Kvaerno5
+    (stiff), :data:`RETRY_WIDTH` at a time. Returns the outputs, the failure codes after the
+    retry, and which subjects were retried."""
+    outputs, codes = _solve_chunk(plan.solver(EXPLICIT), plan.att, inputs, plan.prepared,
+                                  plan.t_split, plan.t_end, n)
+    codes = np.array(codes)
+    retried = np.zeros(n, dtype=bool)
+    failed = np.flatnonzero(codes != 0)
+    for start in range(0, len(failed), RETRY_WIDTH):
+        batch = failed[start:start + RETRY_WIDTH]
+        padded = np.concatenate([batch, np.full(RETRY_WIDTH - len(batch), batch[0])])
+        again, again_codes = _solve_chunk(plan.solver(STIFF), plan.att, take(inputs, padded),
+                                          plan.prepared, plan.t_split, plan.t_end, len(batch))
+        for view, values in again.items():
+            for name, v in values.items():
+                outputs[view][name][batch] = v
+        codes[batch] = again_codes
+        retried[batch] = True
+    return outputs, codes, retried
+
+
+def _chunk(plan: _CohortPlan, first: int) -> _ChunkResult:
+    """Subjects ``first`` .. ``first + plan.chunk - 1`` (fewer at the end), padded to the
+    chunk's fixed shape: sampled, solved (with the stiff retry), attributed, as rows."""
+    config, att, readout = plan.config, plan.att, plan.readout
+    ids = np.arange(first, min(first + plan.chunk, config.n))
+    padded = np.concatenate([ids, np.full(plan.chunk - len(ids), ids[0])])
+    subjects = sample_subjects(plan.model, plan.condition,
+                               subject_base(plan.defaults, plan.condition, plan.draws, padded),
+                               jax.random.key(config.seed), padded,
+                               dict(config.genotype_overrides),
+                               female_fraction=female_fraction(config))
+    outputs, codes, retried = _solve_subjects(plan, cohort_inputs(plan.prepared, subjects),
+                                              len(ids))
+    failed = codes != 0
+    entry = {k: _blank_failed(v, failed) for k, v in outputs["entry"].items()}
+    functional = {name: entry[name][:, [att.plan.full, att.plan.empty]]
+                  for name in functional_outputs(plan.model, plan.prepared.kind)}
+    runs = [{k: v[:, i] for k, v in entry.items()} for i in (att.plan.full, att.plan.empty)]
+    exercise, sedentary = (run[readout] for run in runs)
+    gain, log_drive_gain = (attribution_value(scale, readout, *runs)
+                            for scale in ATTRIBUTION_SCALES)
+    phi = _shapley(config, att, _coalition_values(config, readout, att, outputs))
+    phi = {view: (_blank_failed(values, failed),
+                  None if bound is None else _blank_failed(bound, failed))
+           for view, (values, bound) in phi.items()}
+    r30, r50, defined = responder_status(readout, exercise, sedentary, plan.healthy,
+                                         plan.base_params["readout"])
+    defined = defined & ~failed  # a failed subject's status is unknown: null
+    reason = np.array([FAILURE_REASONS[int(c)] for c in codes], dtype=object)
+    counts = Counter(r30=int(r30[~failed].sum()), r50=int(r50[~failed].sum()),
+                     undefined=int((~defined & ~failed).sum()), failed=int(failed.sum()),
+                     retried=int(retried.sum()), recovered=int((retried & ~failed).sum()))
+    table = _rows(subjects, ids, plan.condition.species,
+                  (sedentary, exercise, gain, log_drive_gain), (r30, r50, defined), functional,
+                  plan.model.exercise_mechanisms, att.players, phi, reason,
+                  np.where(retried, STIFF, EXPLICIT).astype(object))
+    return _ChunkResult(ids, table, {view: values for view, (values, _) in phi.items()},
+                        gain, functional, counts, list(reason[failed]))
+
+
+_WORKER_PLANS: dict[str, _CohortPlan] = {}
+
+
+@float64
+def cohort_chunk(config: CohortConfig, first: int) -> _ChunkResult:
+    """One chunk of the default model's cohort ``config``: the task a Dask worker runs (the
+    plan is built once per worker process and config)."""
+    from exerpain.compile_cache import enable_compile_cache
+
+    key = repr(config)
+    if key not in _WORKER_PLANS:
+        if not _WORKER_PLANS:
+            enable_compile_cache()  # a worker process: compiled solvers shared on disk
+        _WORKER_PLANS.clear()
+        _WORKER_PLANS[key] = _plan(config, None)
+    return _chunk(_WORKER_PLANS[key], first)
+
+
+def _run_cohort(config: CohortConfig, folder: Path | None,
+                progress: Callable[[int, int], None] | None, model: Model | None,
+                dask: str | None = None) -> CohortResult:
+    started = time.perf_counter()
+    if dask is not None and model is not None and model is not Model.default():
+        raise InputError("dask: a cohort of a custom model runs in this process only")
+    plan = _plan(config, model)
+    att, chunk = plan.att, plan.chunk
     sink = _Sink(folder)
-    phi_all = {view: np.full((config.n, len(players)), np.nan) for view in VIEW_COLUMNS}
+    phi_all = {view: np.full((config.n, len(att.players)), np.nan) for view in VIEW_COLUMNS}
     benefit_all = np.full(config.n, np.nan)
     functional = {name: np.full((config.n, 2), np.nan)
-                  for name in functional_outputs(model, kind)}
-    stats = {"r30": 0, "r50": 0, "failed": 0, "undefined": 0, "reasons": Counter()}
+                  for name in functional_outputs(plan.model, plan.prepared.kind)}
+    stats = {"counts": Counter(), "reasons": Counter()}
+    firsts = range(0, config.n, chunk)
+    task = (partial(_chunk, plan) if dask is None
+            else partial(cohort_chunk, config))
     try:
-        for first in range(0, config.n, chunk):
-            ids = np.arange(first, min(first + chunk, config.n))
-            padded = np.concatenate([ids, np.full(chunk - len(ids), ids[0])])
-            subjects = sample_subjects(model, condition,
-                                       subject_base(defaults, condition, draws, padded), key,
-                                       padded,
-                                       dict(config.genotype_overrides),
-                                       female_fraction=female_fraction(config))
-            outputs, codes = _solve_chunk(solver, att, cohort_inputs(prepared, subjects),
-                                          prepared, t_split, t_end, len(ids))
-            failed = codes != 0
-            entry = {k: _blank_failed(v, failed) for k, v in outputs["entry"].items()}
-            for name in functional:
-                functional[name][ids] = entry[name][:, [plan.full, plan.empty]]
-            runs = [{k: v[:, i] for k, v in entry.items()} for i in (plan.full, plan.empty)]
-            exercise, sedentary = (run[readout] for run in runs)
-            gain, log_drive_gain = (attribution_value(scale, readout, *runs)
-                                    for scale in ATTRIBUTION_SCALES)
-            phi = _shapley(config, att, _coalition_values(config, readout, att, outputs))
-            phi = {view: (_blank_failed(values, failed),
-                          None if bound is None else _blank_failed(bound, failed))
-                   for view, (values, bound) in phi.items()}
-            r30, r50, defined = responder_status(readout, exercise, sedentary, healthy,
-                                                 base_params["readout"])
-            defined = defined & ~failed  # a failed subject's status is unknown: null
-            for view, (values, _) in phi.items():
-                phi_all[view][ids] = values
-            benefit_all[ids] = gain
-            stats["r30"] += int(r30[~failed].sum())
-            stats["r50"] += int(r50[~failed].sum())
-            stats["undefined"] += int((~defined & ~failed).sum())
-            stats["failed"] += int(failed.sum())
-            reason = np.array([FAILURE_REASONS[int(c)] for c in codes], dtype=object)
-            stats["reasons"].update(reason[failed])
-            sink.write(_rows(subjects, ids, condition.species,
-                             (sedentary, exercise, gain, log_drive_gain),
-                             (r30, r50, defined), {k: v[ids] for k, v in functional.items()},
-                             model.exercise_mechanisms, players, phi, reason))
+        for part in map_chunks(task, firsts, dask, label="cohort"):
+            for view, values in part.phi.items():
+                phi_all[view][part.ids] = values
+            benefit_all[part.ids] = part.benefit
+            for name, values in part.functional.items():
+                functional[name][part.ids] = values
+            stats["counts"].update(part.counts)
+            stats["reasons"].update(part.reasons)
+            sink.write(part.table)
             if progress is not None:
-                progress(int(ids[-1]) + 1, config.n)
-        endotypes = find_endotypes(phi_all["entry"], players, seed=config.seed) \
+                progress(int(part.ids[-1]) + 1, config.n)
+        endotypes = find_endotypes(phi_all["entry"], att.players, seed=config.seed) \
             if config.attribution else None
         table = sink.finish(endotypes.labels if endotypes is not None else None)
     except BaseException:
@@ -558,9 +676,10 @@ def _run_cohort(config: CohortConfig, folder: Path | None,
         raise
     ok = np.isfinite(benefit_all)
     runtime = time.perf_counter() - started
-    summary = _summary(config, condition, prepared, readout, att, chunk, ok, benefit_all,
-                       phi_all, stats, endotypes, runtime)
-    summary["functional"] = _functional_means(functional, ok, base_params["readout"])
+    summary = _summary(config, plan.condition, plan.prepared, plan.readout, att, chunk, ok,
+                       benefit_all, phi_all, stats, endotypes, runtime)
+    summary["execution"] = {"dask": dask or "none (this process)", "chunks": len(firsts)}
+    summary["functional"] = _functional_means(functional, ok, plan.base_params["readout"])
     return CohortResult(summary=summary, subjects=table)
 
 
@@ -590,7 +709,7 @@ def _nullable(flags: np.ndarray, defined: np.ndarray) -> pa.Array:
 
 
 def _rows(subjects, ids, species, values, responders, functional, mechanisms, players, phi,
-          reason) -> pa.Table:
+          reason, solver) -> pa.Table:
     """One chunk's rows. ``values`` is ``(sedentary, exercise, benefit, log_drive_benefit)``;
     ``responders`` is ``(r30, r50, defined)``; ``functional`` maps each functional read-out
     to ``(n, 2)`` values (exercise, sedentary); ``phi`` maps each view to its Shapley values
@@ -622,6 +741,7 @@ def _rows(subjects, ids, species, values, responders, functional, mechanisms, pl
         data[priming] = pa.array(priming_labels(priming_index(phi[view][0]), players),
                                  type=pa.string(), mask=failed)  # null for a failed subject
     data["status"] = reason
+    data["solver"] = solver  # the integrator that gave the row (Tsit5, or the stiff retry)
     return pa.table(data)
 
 
@@ -700,8 +820,9 @@ class _Sink:
 
 def _summary(config, condition, prepared, readout, att, chunk, ok, benefit, phi, stats,
              endotypes, runtime) -> dict:
+    counts = stats["counts"]
     n_ok = int(ok.sum())
-    n_defined = n_ok - stats["undefined"]
+    n_defined = n_ok - counts["undefined"]
     b = benefit[ok]
     mean = float(b.mean()) if n_ok else float("nan")
     half = 1.96 * float(b.std(ddof=1)) / math.sqrt(n_ok) if n_ok > 1 else float("nan")
@@ -711,15 +832,21 @@ def _summary(config, condition, prepared, readout, att, chunk, ok, benefit, phi,
         # a name given twice counts once (the scenario warns)
         "interventions": list(dict.fromkeys(config.interventions)),
         "ablate": list(dict.fromkeys(config.ablate)), "days": prepared.days, "seed": config.seed,
-        "readout": readout, "n": config.n, "failed": stats["failed"],
+        "readout": readout, "n": config.n, "failed": counts["failed"],
         "completed": n_ok, "failure_reasons": dict(stats["reasons"]),
+        "retried_stiff": counts["retried"], "recovered_stiff": counts["recovered"],
+        "failure_handling": "every subject is solved with Tsit5; a subject whose solve "
+                            "failed (any run: max steps, step size below minimum, non-finite "
+                            "values) is solved again, all its runs, with the stiff Kvaerno5 "
+                            "(column `solver`); a subject that fails both is kept with null "
+                            "outcomes and its reason in `status`",
         "rates_over": f"the {n_ok} completed subjects (n minus failed); a failed subject's "
                       "row has null outcomes and its reason in `status`",
         "sex": config.sex or ("male" if condition.kind == "rodent" else "population"),
         # rates over the subjects whose responder status is defined (NaN -> null if none)
-        "responder30_rate": stats["r30"] / n_defined if n_defined else float("nan"),
-        "responder50_rate": stats["r50"] / n_defined if n_defined else float("nan"),
-        "responder_undefined": stats["undefined"],
+        "responder30_rate": counts["r30"] / n_defined if n_defined else float("nan"),
+        "responder50_rate": counts["r50"] / n_defined if n_defined else float("nan"),
+        "responder_undefined": counts["undefined"],
         "mean_benefit": mean, "benefit_ci95": [mean - half, mean + half],
         "benefit_sd": float(b.std(ddof=1)) if n_ok > 1 else float("nan"),
     }

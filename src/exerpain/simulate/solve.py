@@ -42,6 +42,11 @@ DTMIN = 1e-12
 CLOCK_SHIFT = 8192.0  # day; the integrator's clock is t + CLOCK_SHIFT (see integrate_run)
 FAILURE_REASONS = {0: "ok", 1: "solver failure (max steps or step size below minimum)",
                    2: "non-finite values (the vector field returned NaN or inf)"}
+# The integrators: explicit Tsit5 for every run; a run it fails is solved again with the
+# L-stable implicit Kvaerno5 (ESDIRK 5(4), Kvaerno 2004, doi:10.1023/B:BITN.0000046811.70614.38)
+# under the same PID step control before it is reported as failed (:func:`retry_stiff`).
+METHODS = {"tsit5": diffrax.Tsit5, "kvaerno5": diffrax.Kvaerno5}
+EXPLICIT, STIFF = "tsit5", "kvaerno5"
 
 
 class VectorField(Protocol):
@@ -52,9 +57,10 @@ class VectorField(Protocol):
 
 
 def integrate_run(model: VectorField, inputs: ModelInputs | Any, y0: Array, t0: Array,
-                  jump_ts: Array, save_ts: Array, rtol: float, atol: float
-                  ) -> tuple[Array, Array]:
+                  jump_ts: Array, save_ts: Array, rtol: float, atol: float,
+                  method: str = EXPLICIT, max_steps: int = MAX_STEPS) -> tuple[Array, Array]:
     """Integrate one run from ``(t0, y0)`` to ``save_ts[-1]``; traceable (vmap/jit).
+    ``method``: a key of :data:`METHODS` (Tsit5, or the stiff Kvaerno5 of the retry).
 
     ``inputs`` is passed to ``model.vector_field`` as its last argument.
 
@@ -88,12 +94,12 @@ def integrate_run(model: VectorField, inputs: ModelInputs | Any, y0: Array, t0: 
 
     sol = diffrax.diffeqsolve(
         diffrax.ODETerm(field),
-        diffrax.Tsit5(), t0=t0 - offset, t1=save_ts[-1] - offset, dt0=0.25,
+        METHODS[method](), t0=t0 - offset, t1=save_ts[-1] - offset, dt0=0.25,
         y0=jnp.append(y0, 0.0), args=inputs, saveat=diffrax.SaveAt(ts=save_ts - offset),
         stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol,
                                                   jump_ts=jump_ts - offset,
                                                   dtmin=DTMIN, force_dtmin=False),
-        max_steps=MAX_STEPS, throw=False,
+        max_steps=max_steps, throw=False,
     )
     solver_ok = sol.result == diffrax.RESULTS.successful
     ys = sol.ys[:, :-1]
@@ -205,6 +211,7 @@ class Trajectory:
     observables: name -> (batch, n_days): site pain factors, ``nociceptive_drive`` and the
         pain and functional read-outs of the batch's species.
     status: (batch,) ``"ok"`` or the reason the run failed.
+    methods: (batch,) the integrator that gave each run (a key of :data:`METHODS`).
     """
 
     days: np.ndarray
@@ -212,6 +219,7 @@ class Trajectory:
     state_names: tuple[str, ...]
     observables: dict[str, np.ndarray]
     status: tuple[str, ...]
+    methods: tuple[str, ...] = ()
 
 
 def stack_trees(trees: Sequence):
@@ -220,23 +228,37 @@ def stack_trees(trees: Sequence):
 
 
 @lru_cache(maxsize=32)
-def _compiled(model: Model, n_days: int, kind: str, steady: bool, rtol: float, atol: float):
+def _compiled(model: Model, n_days: int, kind: str, steady: bool, rtol: float, atol: float,
+              method: str = EXPLICIT, max_steps: int = MAX_STEPS):
     ts = jnp.arange(n_days + 1, dtype=float)
     observe = observer(model, kind)
 
     def single(inputs, t0, jump_ts):
         y0, code0 = initial_state(model, inputs, t0, steady)
-        ys, code = integrate_run(model, inputs, y0, t0, jump_ts, ts, rtol, atol)
+        ys, code = integrate_run(model, inputs, y0, t0, jump_ts, ts, rtol, atol, method,
+                                 max_steps)
         obs = jax.vmap(observe, in_axes=(0, 0, None))(ts, ys, inputs)
         return ys, obs, jnp.maximum(code, code0)
 
     return jax.jit(jax.vmap(single))
 
 
+def take(tree, index: np.ndarray):
+    """Rows ``index`` of every leaf of a batched pytree."""
+    return jax.tree_util.tree_map(lambda x: x[index], tree)
+
+
+EXPLICIT_MAX_STEPS = MAX_STEPS  # steps the explicit first pass may take (tests lower it)
+
+
 @float64
 def solve(prepared: Sequence[Prepared], model: Model | None = None, rtol: float = RTOL,
           atol: float = ATOL) -> Trajectory:
-    """Integrate a batch of prepared scenarios (same duration and read-out kind), daily."""
+    """Integrate a batch of prepared scenarios (same duration and read-out kind), daily.
+
+    Every run is solved with Tsit5; a run that fails is solved again with the stiff
+    Kvaerno5 (:data:`METHODS`) before it is reported as failed; ``Trajectory.methods`` says
+    which integrator gave each run."""
     model = model or Model.default()
     if not prepared:
         raise InputError("solve: empty batch")
@@ -244,15 +266,27 @@ def solve(prepared: Sequence[Prepared], model: Model | None = None, rtol: float 
     if len(shapes) != 1:
         raise InputError("solve: a batch must share its number of days and condition")
     n_days, kind, steady = shapes.pop()
-    fn = _compiled(model, n_days, kind, steady, rtol, atol)
     inputs = stack_trees([p.inputs for p in prepared])
     t0 = jnp.asarray([p.t0 for p in prepared])
     jumps = jnp.asarray(np.stack([p.jump_ts for p in prepared]))
+    fn = _compiled(model, n_days, kind, steady, rtol, atol, EXPLICIT, EXPLICIT_MAX_STEPS)
     ys, obs, code = fn(inputs, t0, jumps)
+    ys, code = np.array(ys), np.array(code)  # writable copies: failed runs are replaced
+    obs = {k: np.array(v) for k, v in obs.items()}
+    methods = np.full(len(prepared), EXPLICIT, dtype=object)
+    failed = np.flatnonzero(code != 0)
+    if len(failed):
+        stiff = _compiled(model, n_days, kind, steady, rtol, atol, STIFF)
+        ys2, obs2, code2 = stiff(take(inputs, failed), t0[failed], jumps[failed])
+        ys[failed], code[failed] = np.asarray(ys2), np.asarray(code2)
+        for k, v in obs2.items():
+            obs[k][failed] = np.asarray(v)
+        methods[failed] = STIFF
     return Trajectory(
         days=np.arange(n_days + 1),
-        states=np.asarray(ys),
+        states=ys,
         state_names=model.state_names,
-        observables={k: np.asarray(v) for k, v in obs.items()},
-        status=tuple(FAILURE_REASONS[int(c)] for c in np.asarray(code)),
+        observables=obs,
+        status=tuple(FAILURE_REASONS[int(c)] for c in code),
+        methods=tuple(methods),
     )

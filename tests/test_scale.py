@@ -1,0 +1,120 @@
+"""Scale and reliability of the engines: the stiff retry (no subject lost to the explicit
+solver) and Dask scale-out (the same output bit for bit, a dead worker's chunk recomputed)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from functools import partial
+
+import cloudpickle
+import numpy as np
+import pyarrow as pa
+import pytest
+
+import exerpain.simulate.engine as engine
+import exerpain.simulate.solve as solve_module
+from exerpain.errors import InputError
+from exerpain.simulate.distribute import check_dask, map_chunks
+from exerpain.simulate.engine import CohortConfig, run_cohort
+from exerpain.simulate.pair import simulate_pair
+
+CONFIG = CohortConfig("cci", "treadmill-moderate", n=12, seed=4, chunk_size=4,
+                      attribution=False)
+CRIPPLED = 8  # explicit steps: far too few for any run, so every run needs the stiff retry
+
+
+def same_bits(a: pa.Table, b: pa.Table) -> bool:
+    """Tables equal value for value, NaN included (Arrow's ``equals`` says NaN != NaN)."""
+    if a.schema != b.schema:
+        return False
+    for name in a.column_names:
+        x, y = a[name].to_numpy(zero_copy_only=False), b[name].to_numpy(zero_copy_only=False)
+        if x.dtype.kind == "f":
+            if not np.array_equal(x.view(np.int64), y.view(np.int64)):
+                return False
+        elif not (x.shape == y.shape and all(
+                (u is None and v is None) or u == v for u, v in zip(x, y, strict=True))):
+            return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def reference():
+    return run_cohort(CONFIG)
+
+
+# -- the stiff retry ---------------------------------------------------------------------------
+
+def test_a_pair_the_explicit_solver_fails_is_solved_by_the_stiff_retry(monkeypatch):
+    normal = simulate_pair("cci", "treadmill-moderate")
+    monkeypatch.setattr(solve_module, "EXPLICIT_MAX_STEPS", CRIPPLED)
+    retried = simulate_pair("cci", "treadmill-moderate")
+    assert retried.trajectory.methods == ("kvaerno5", "kvaerno5")
+    assert normal.trajectory.methods == ("tsit5", "tsit5")
+    a, b = (r.trajectory.observables["withdrawal_threshold_g"] for r in (normal, retried))
+    assert np.max(np.abs(a - b) / np.abs(a)) < 1e-5  # two solvers, rtol 1e-8 each
+
+
+def test_cohort_subjects_the_explicit_solver_fails_are_recovered(monkeypatch, reference):
+    monkeypatch.setattr(solve_module, "EXPLICIT_MAX_STEPS", CRIPPLED)
+    retried = run_cohort(CONFIG)
+    s = retried.summary
+    assert s["failed"] == 0 and s["retried_stiff"] == s["recovered_stiff"] == CONFIG.n
+    frame, ref = retried.subjects.to_pandas(), reference.subjects.to_pandas()
+    assert (frame["solver"] == "kvaerno5").all() and (ref["solver"] == "tsit5").all()
+    assert (frame["status"] == "ok").all()
+    relative = np.abs(frame["benefit"] - ref["benefit"]) / np.abs(ref["benefit"])
+    assert relative.max() < 1e-4  # engine tolerances rtol 1e-6, two integrators
+    assert reference.summary["retried_stiff"] == 0
+
+
+# -- Dask -----------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def cluster():
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as local:
+        yield local
+
+
+def test_dask_cohort_is_the_single_process_cohort_bit_for_bit(cluster, reference, tmp_path):
+    distributed = run_cohort(CONFIG, out=tmp_path / "c", dask=cluster.scheduler_address)
+    assert distributed.summary["execution"]["chunks"] == 3
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(tmp_path / "c" / "subjects.parquet")
+    assert same_bits(table, reference.subjects)
+    for key in ("mean_benefit", "responder30_rate", "failed", "benefit_sd"):
+        assert repr(distributed.summary[key]) == repr(reference.summary[key]), key
+
+
+def _dies_once(marker: str, config: CohortConfig, first: int):
+    """A chunk task whose worker process dies the first time it computes chunk 4."""
+    if first == 4 and not os.path.exists(marker):
+        open(marker, "w").close()  # noqa: SIM115
+        os._exit(1)
+    return engine.cohort_chunk(config, first)
+
+
+def test_a_chunk_whose_worker_dies_is_recomputed_with_the_same_rows(cluster, reference,
+                                                                    tmp_path):
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    marker = str(tmp_path / "died")
+    task = partial(_dies_once, marker, CONFIG)
+    parts = list(map_chunks(task, [0, 4, 8], cluster.scheduler_address, label="test"))
+    assert os.path.exists(marker)  # a worker did die
+    assert same_bits(pa.concat_tables([p.table for p in parts]),
+                     reference.subjects.drop_columns(["endotype"]))
+
+
+def test_local_cluster_runs_chunks_in_order():
+    assert list(map_chunks(abs, [-3, 2, -1], "local:1")) == [3, 2, 1]
+
+
+@pytest.mark.parametrize("bad", ["locl", "local:0", "local:999", "http://x", "", 3])
+def test_bad_dask_option_is_refused(bad):
+    with pytest.raises(InputError, match="dask"):
+        check_dask(bad)
