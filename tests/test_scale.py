@@ -118,3 +118,18 @@ def test_local_cluster_runs_chunks_in_order():
 def test_bad_dask_option_is_refused(bad):
     with pytest.raises(InputError, match="dask"):
         check_dask(bad)
+
+
+def test_dask_trial_is_the_single_process_trial_bit_for_bit(cluster, monkeypatch):
+    import yaml
+
+    import exerpain.design.trial as trial
+    from exerpain.design.spec import EXAMPLE, validated
+
+    design = validated({**yaml.safe_load(EXAMPLE), "n_randomised": 20})
+    monkeypatch.setattr(trial, "PATIENTS_PER_GROUP", 40)  # 2 replicates per group: 3 groups
+    here = trial.simulate_trials(design, 6, 3)
+    there = trial.simulate_trials(design, 6, 3, dask=cluster.scheduler_address)
+    assert here.to_frame().equals(there.to_frame()) and len(here.to_frame()) == 6
+    assert same_bits(here.patients, there.patients) and same_bits(here.diary, there.diary)
+    assert (here.screened, here.failed) == (there.screened, there.failed)

@@ -13,7 +13,8 @@ from exerpain.design.trial import TrialRun
 def run_trial_spec(design: TrialDesign, base: Path | None, replicates: int, seed: int,
                    null: bool, power: float | None, folder: Path | None,
                    progress: Callable[[int, int], None] | None = None,
-                   params: dict | None = None) -> tuple[dict, TrialRun]:
+                   params: dict | None = None, dask: str | None = None
+                   ) -> tuple[dict, TrialRun]:
     """``(summary, run)`` of ``replicates`` trials of ``design`` (already with ``n`` and
     ``null`` applied); with ``power``, first the n per arm that reaches it
     (:func:`exerpain.design.power.find_n`). ``folder``: write the trial's tables and
@@ -23,7 +24,8 @@ def run_trial_spec(design: TrialDesign, base: Path | None, replicates: int, seed
     from exerpain.design.trial import simulate_trials
 
     def trials(d: TrialDesign) -> TrialRun:
-        return simulate_trials(d, replicates, seed, base, progress=progress, params=params)
+        return simulate_trials(d, replicates, seed, base, progress=progress, params=params,
+                               dask=dask)
 
     found = None
     if power is not None:

@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, replace
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,6 +48,7 @@ from exerpain.model.readouts import nrs
 from exerpain.model.registry import Model, ModelInputs
 from exerpain.population.sampling import sample_subjects
 from exerpain.precision import float64
+from exerpain.simulate.distribute import check_dask, map_chunks
 from exerpain.simulate.engine import broadcast, check_seed, subject_base
 from exerpain.simulate.scenario import Prepared, Scenario
 from exerpain.simulate.solve import (
@@ -398,14 +399,32 @@ class TrialRun:
         return trial_figure(self.to_frame(), title, self._alpha())
 
 
-@float64
-def simulate_trials(design: TrialDesign, replicates: int, seed: int, base: Path | None = None,
-                    model: Model | None = None, posterior: int = 16,
-                    progress: Callable[[int, int], None] | None = None,
-                    params: dict | None = None) -> TrialRun:
-    """Run ``replicates`` virtual trials of ``design``. ``params``: partial overrides of the
-    nominal parameters (:mod:`exerpain.model.overrides`); an overridden parameter is not
-    redrawn from the calibration posterior."""
+@dataclass(frozen=True)
+class _TrialPlan:
+    """What every group of replicate trials shares, derived once per process."""
+
+    design: TrialDesign
+    model: Model
+    plans: list
+    reporting: Reporting
+    defaults: dict
+    draws: dict
+    seed: int
+    per_group: int
+    replicates: int
+
+
+@dataclass
+class _GroupResult:
+    results: list[ReplicateResult]
+    tables: tuple | None  # the first replicate's patients and diary (group 0 only)
+    screened: int
+    failed: int
+    reasons: dict[str, int]
+
+
+def _trial_plan(design: TrialDesign, replicates: int, seed: int, base: Path | None,
+                model: Model | None, posterior: int, params: dict | None) -> _TrialPlan:
     model = model or Model.default()
     if isinstance(replicates, bool) or not isinstance(replicates, int) or not (
             1 <= replicates <= MAX_REPLICATES):
@@ -414,7 +433,6 @@ def simulate_trials(design: TrialDesign, replicates: int, seed: int, base: Path 
     check_seed(seed)
     overrides = check_overrides(parse_overrides(params), model, get_condition(design.condition))
     defaults = apply_overrides(model.default_params(), overrides)
-    plans = plan_arms(design, model, base)
     readout = defaults["readout"]
     d = design.diary
     reporting = Reporting.from_values(readout["nrs_noise_sd"], None, d.noise, d.rounding,
@@ -422,54 +440,120 @@ def simulate_trials(design: TrialDesign, replicates: int, seed: int, base: Path 
     draws = posterior_draws(model.parameter_table(declared=True), posterior, seed) \
         if posterior else {}
     draws = {k: v for k, v in draws.items() if k[1] not in overrides.get(k[0], {})}
-    key = jax.random.key(seed)
+    per_group = max(1, PATIENTS_PER_GROUP // design.n_randomised)
+    return _TrialPlan(design, model, plan_arms(design, model, base), reporting, defaults,
+                      draws, seed, per_group, replicates)
+
+
+def group_key(key: jax.Array, g0: int) -> jax.Array:
+    """The population key of the group of replicates starting at replicate ``g0``: the
+    trial's key for the first group, folded with ``g0`` for the others, so that each group
+    screens its own patients (ids from 0) whatever ran before it (groups are independent
+    tasks, :mod:`exerpain.simulate.distribute`)."""
+    return key if g0 == 0 else jax.random.fold_in(key, g0)
+
+
+def _group(tp: _TrialPlan, g0: int) -> _GroupResult:
+    """Replicates ``g0`` .. ``g0 + per_group - 1``: screening, randomisation, treatment,
+    dropout and analysis; depends on ``(seed, g0)`` only."""
+    design, plans = tp.design, tp.plans
     n = design.n_randomised
-    per_group = max(1, PATIENTS_PER_GROUP // n)
+    group = min(tp.per_group, tp.replicates - g0)
     weights = np.array([a.weight for a in design.arms])
     control = next(i for i, a in enumerate(design.arms) if a.control)
     run_in = 7 * design.weeks.run_in
     end = 7 * design.weeks.treatment
-    e = design.analysis.endpoint_days
+    rng = np.random.default_rng([tp.seed, g0])
+    pool = screen(design, tp.model, tp.reporting, group * n, 0,
+                  group_key(jax.random.key(tp.seed), g0), tp.draws, rng, tp.defaults)
+    arm_of = np.concatenate([allocate(rng, n, weights) for _ in range(group)])
+    adherence = np.empty(group * n)
+    quit = np.empty(group * n)
+    expectation = np.empty(group * n)
+    for a, plan in enumerate(plans):
+        mine = arm_of == a
+        adherence[mine] = _adherence(rng, plan.arm, pool.covariates["adherence"][mine])
+        quit[mine] = _quit_day(rng, plan.arm, int(mine.sum()), float(end) + 1.0)
+        expectation[mine] = plan.arm.expectation
+    true, code = _solve_treatment(tp.model, plans, pool, arm_of, adherence, quit, design.days)
+    code = np.maximum(code, pool.status)
+    reasons: dict[str, int] = {}
+    for c in code[code != 0]:
+        reasons[FAILURE_REASONS[int(c)]] = reasons.get(FAILURE_REASONS[int(c)], 0) + 1
+    timeline = np.concatenate([pool.run_in_true, np.where(code[:, None] == 0, true,
+                                                          pool.run_in_true[:, -1:])], axis=1)
+    days = np.arange(1 - run_in, design.days + 1)
+    placebo = placebo_fractions(rng, len(arm_of), tp.reporting)
+    diary = report(timeline, days, placebo, expectation, pool.noise, tp.reporting)
+    results, first_tables = [], None
+    for r in range(group):
+        rows = slice(r * n, (r + 1) * n)
+        result, tables = _replicate(design, plans, rng, arm_of[rows], pool.baseline[rows],
+                                    diary[rows], timeline[rows], code[rows], control, run_in,
+                                    design.endpoint_day, design.analysis.endpoint_days,
+                                    r == 0 and g0 == 0, pool, rows, adherence[rows],
+                                    placebo[rows], days)
+        results.append(result)
+        if tables is not None:
+            first_tables = tables
+    return _GroupResult(results, first_tables, pool.screened, int((code != 0).sum()), reasons)
+
+
+_WORKER_PLANS: dict[str, _TrialPlan] = {}
+
+
+@float64
+def trial_group(args: tuple, g0: int) -> _GroupResult:
+    """One group of replicate trials of the default model, ``args`` being
+    :func:`simulate_trials`' ``(design, replicates, seed, base, posterior, params)`` and the
+    driver's replicates per group: the task a Dask worker runs (its plan built once per
+    worker process)."""
+    from exerpain.compile_cache import enable_compile_cache
+
+    key = repr(args)
+    if key not in _WORKER_PLANS:
+        if not _WORKER_PLANS:
+            enable_compile_cache()  # a worker process: compiled solvers shared on disk
+        _WORKER_PLANS.clear()
+        design, replicates, seed, base, posterior, params, per_group = args
+        _WORKER_PLANS[key] = replace(_trial_plan(design, replicates, seed, base, None,
+                                                 posterior, params), per_group=per_group)
+    return _group(_WORKER_PLANS[key], g0)
+
+
+@float64
+def simulate_trials(design: TrialDesign, replicates: int, seed: int, base: Path | None = None,
+                    model: Model | None = None, posterior: int = 16,
+                    progress: Callable[[int, int], None] | None = None,
+                    params: dict | None = None, dask: str | None = None) -> TrialRun:
+    """Run ``replicates`` virtual trials of ``design``. ``params``: partial overrides of the
+    nominal parameters (:mod:`exerpain.model.overrides`); an overridden parameter is not
+    redrawn from the calibration posterior. The replicates are solved in groups (sized to a
+    memory budget) that depend on the seed and their first replicate only; ``dask`` runs the
+    groups on a Dask cluster (:func:`exerpain.simulate.distribute.map_chunks`), with the
+    same result bit for bit."""
+    check_dask(dask)
+    if dask is not None and model is not None and model is not Model.default():
+        raise InputError("dask: trials of a custom model run in this process only")
+    tp = _trial_plan(design, replicates, seed, base, model, posterior, params)
+    task = (partial(_group, tp) if dask is None else
+            partial(trial_group, (design, replicates, seed, base, posterior, params,
+                                  tp.per_group)))
     results: list[ReplicateResult] = []
     first_tables = None
-    next_id, screened, failed = 0, 0, 0
+    screened, failed = 0, 0
     reasons: dict[str, int] = {}
-    for g0 in range(0, replicates, per_group):
-        group = min(per_group, replicates - g0)
-        rng = np.random.default_rng([seed, g0])
-        pool = screen(design, model, reporting, group * n, next_id, key, draws, rng, defaults)
-        next_id = int(pool.ids.max()) + 1 + SCREEN_BLOCK
-        screened += pool.screened
-        arm_of = np.concatenate([allocate(rng, n, weights) for _ in range(group)])
-        adherence = np.empty(group * n)
-        quit = np.empty(group * n)
-        expectation = np.empty(group * n)
-        for a, plan in enumerate(plans):
-            mine = arm_of == a
-            adherence[mine] = _adherence(rng, plan.arm, pool.covariates["adherence"][mine])
-            quit[mine] = _quit_day(rng, plan.arm, int(mine.sum()), float(end) + 1.0)
-            expectation[mine] = plan.arm.expectation
-        true, code = _solve_treatment(model, plans, pool, arm_of, adherence, quit, design.days)
-        code = np.maximum(code, pool.status)
-        for c in code[code != 0]:
-            reasons[FAILURE_REASONS[int(c)]] = reasons.get(FAILURE_REASONS[int(c)], 0) + 1
-        failed += int((code != 0).sum())
-        timeline = np.concatenate([pool.run_in_true, np.where(code[:, None] == 0, true,
-                                                              pool.run_in_true[:, -1:])], axis=1)
-        days = np.arange(1 - run_in, design.days + 1)
-        placebo = placebo_fractions(rng, len(arm_of), reporting)
-        diary = report(timeline, days, placebo, expectation, pool.noise, reporting)
-        for r in range(group):
-            rows = slice(r * n, (r + 1) * n)
-            result, tables = _replicate(design, plans, rng, arm_of[rows], pool.baseline[rows],
-                                        diary[rows], timeline[rows], code[rows], control, run_in,
-                                        design.endpoint_day, e, r == 0 and g0 == 0, pool,
-                                        rows, adherence[rows], placebo[rows], days)
-            results.append(result)
-            if tables is not None:
-                first_tables = tables
+    for g0, part in zip(range(0, replicates, tp.per_group),
+                        map_chunks(task, range(0, replicates, tp.per_group), dask,
+                                   label="trial"), strict=True):
+        results += part.results
+        first_tables = part.tables if part.tables is not None else first_tables
+        screened += part.screened
+        failed += part.failed
+        for k, v in part.reasons.items():
+            reasons[k] = reasons.get(k, 0) + v
         if progress:
-            progress(g0 + group, replicates)
+            progress(g0 + len(part.results), replicates)
     return TrialRun(results, *first_tables, screened, failed, reasons, design)
 
 

@@ -13,6 +13,7 @@ import typer
 from exerpain.errors import InputError
 from exerpain.interfaces.boundary import BoundaryGroup
 from exerpain.interfaces.evidence_cli import evidence_app
+from exerpain.interfaces.export_cli import export_app
 from exerpain.interfaces.patient_cli import diary_app, personalise, prescribe
 from exerpain.interfaces.run_cli import (
     calibration_app,
@@ -21,6 +22,7 @@ from exerpain.interfaces.run_cli import (
     runs_app,
     version_callback,
 )
+from exerpain.interfaces.sensitivity_cli import scan, sensitivity
 from exerpain.interfaces.serve_cli import serve
 from exerpain.interfaces.trial_cli import trial
 
@@ -28,6 +30,7 @@ app = typer.Typer(cls=BoundaryGroup, add_completion=False, no_args_is_help=True,
                   help="Simulate, explain and personalise exercise-induced hypoalgesia in "
                        "neuropathic pain.")
 app.add_typer(evidence_app, name="evidence")
+app.add_typer(export_app, name="export")
 app.command("trial")(trial)
 app.command("personalise")(personalise)
 app.command("prescribe")(prescribe)
@@ -35,6 +38,8 @@ app.add_typer(diary_app, name="diary")
 app.command("run")(run)
 app.command("report")(report)
 app.command("serve")(serve)
+app.command("scan")(scan)
+app.command("sensitivity")(sensitivity)
 app.add_typer(runs_app, name="runs")
 app.add_typer(calibration_app, name="calibration")
 
@@ -71,11 +76,15 @@ Sets = Annotated[list[str] | None, typer.Option(
                   "(repeatable; `exerpain params` lists them)")]
 CalibrationOpt = Annotated[str | None, typer.Option(
     help="calibration by name (`exerpain calibration list`); default: the active one")]
+DaskOpt = Annotated[str | None, typer.Option(
+    help="compute the chunks on Dask: local (one worker per core), local:N, or a scheduler "
+         "address (tcp://host:8786); the results are the same bit for bit")]
 
 
-def _execute(spec, out: Path | None, overwrite: bool):
+def _execute(spec, out: Path | None, overwrite: bool, dask: str | None = None):
     """Run ``spec`` through the one runner (:mod:`exerpain.interfaces.runner`), with a
-    progress bar on stderr."""
+    progress bar on stderr; ``dask``: where the chunks run
+    (:mod:`exerpain.simulate.distribute`)."""
     import sys
 
     from exerpain.interfaces.progress import progress_bar
@@ -93,7 +102,7 @@ def _execute(spec, out: Path | None, overwrite: bool):
         label, total = f"{spec.condition} x {spec.protocol}", getattr(spec, "n", None)
     with progress_bar(label, total, UNITS[spec.kind]) as update:
         return execute(spec, out, overwrite, progress=lambda d, t, _: update(d, t),
-                       command=sys.argv, checked=True)
+                       command=sys.argv, checked=True, dask=dask)
 
 
 def _spec(kind: str, sets: list[str] | None, **fields):
@@ -193,6 +202,7 @@ def cohort(
                                                   "summary.json and run.json")] = None,
     overwrite: Overwrite = False,
     json_: JsonFlag = False,
+    dask: DaskOpt = None,
 ) -> None:
     """Simulate a virtual cohort: benefit, responders, attribution, priming, endotypes."""
     from exerpain.simulate.engine import SEED_MAX, SEED_MIN
@@ -204,7 +214,7 @@ def cohort(
                  start_day=start_day, stop_day=stop_day, attribution=attribution,
                  attribution_scale=attribution_scale, pathway=pathway, memory_gb=memory_gb,
                  sex=sex, posterior_draws=posterior_draws, calibration=calibration)
-    result = _execute(spec, out, overwrite)
+    result = _execute(spec, out, overwrite, dask)
     s = result.summary
     if json_:
         typer.echo(to_json(s))

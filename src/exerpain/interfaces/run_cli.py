@@ -28,6 +28,9 @@ def run(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="replace --out's results")]
     = False,
     json_: JsonFlag = False,
+    dask: Annotated[str | None, typer.Option(
+        help="cohort and trial: compute the chunks on Dask (local, local:N or a scheduler "
+             "address)")] = None,
 ) -> None:
     """Run a spec file: simulate, cohort or trial (`exerpain run --spec my-run.yaml`)."""
     from exerpain.interfaces.cli import _execute
@@ -35,7 +38,7 @@ def run(
     from exerpain.storage import to_json
 
     parsed = with_assignments(load_spec(spec), set_)
-    outcome = _execute(parsed, out, overwrite)
+    outcome = _execute(parsed, out, overwrite, dask)
     if json_:
         typer.echo(to_json({"run_id": outcome.run_id, **outcome.summary}))
         return

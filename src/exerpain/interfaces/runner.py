@@ -103,7 +103,8 @@ def _checker(progress: Progress | None, cancel: threading.Event | None,
     return report
 
 
-def _simulate(spec: SimulateSpec, folder: Path | None, report) -> tuple[Any, dict, list[str]]:
+def _simulate(spec: SimulateSpec, folder: Path | None, report, dask: str | None = None
+              ) -> tuple[Any, dict, list[str]]:
     from exerpain.simulate.pair import simulate_pair
     from exerpain.storage import write_results
 
@@ -120,19 +121,21 @@ def _simulate(spec: SimulateSpec, folder: Path | None, report) -> tuple[Any, dic
     return result, result.summary, files
 
 
-def _cohort(spec: CohortSpec, folder: Path | None, report) -> tuple[Any, dict, list[str]]:
+def _cohort(spec: CohortSpec, folder: Path | None, report, dask: str | None = None
+            ) -> tuple[Any, dict, list[str]]:
     from exerpain.simulate.engine import cohort_into
 
-    result = cohort_into(cohort_config(spec), folder, report)
+    result = cohort_into(cohort_config(spec), folder, report, dask=dask)
     return result, result.summary, (["subjects.parquet", "summary.json"] if folder else [])
 
 
-def _trial(spec: TrialSpec, folder: Path | None, report) -> tuple[Any, dict, list[str]]:
+def _trial(spec: TrialSpec, folder: Path | None, report, dask: str | None = None
+           ) -> tuple[Any, dict, list[str]]:
     from exerpain.design.run import run_trial_spec
 
     design, base = trial_design(spec)
     summary, run = run_trial_spec(design, base, spec.replicates, spec.seed, spec.null,
-                                  spec.power, folder, report, spec.params or None)
+                                  spec.power, folder, report, spec.params or None, dask)
     files = sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) \
         if folder is not None else []
     return run, summary, files
@@ -144,8 +147,13 @@ RUNNERS = {"simulate": _simulate, "cohort": _cohort, "trial": _trial}
 def execute(spec, out: str | Path | None = None, overwrite: bool = False,
             progress: Progress | None = None, cancel: threading.Event | None = None,
             time_limit_s: float | None = None, command: list[str] | None = None,
-            store: bool = True, checked: bool = False) -> RunOutcome:
+            store: bool = True, checked: bool = False, dask: str | None = None
+            ) -> RunOutcome:
     """Run ``spec``; write ``out`` (results + ``run.json``) and record the run in the store.
+
+    ``dask``: where cohort chunks and trial groups are computed (``None``: this process;
+    ``local``, ``local:N`` or a scheduler address, :mod:`exerpain.simulate.distribute`); the
+    results are the same bit for bit, and ``run.json`` records it under ``execution``.
 
     ``progress(done, total, unit)`` is called as the run proceeds; setting ``cancel`` or
     passing ``time_limit_s`` stops it at the next progress point (:class:`CancelledError`);
@@ -156,10 +164,14 @@ def execute(spec, out: str | Path | None = None, overwrite: bool = False,
     from exerpain.model.overrides import apply_overrides
     from exerpain.model.registry import Model
     from exerpain.precision import float64
+    from exerpain.simulate.distribute import check_dask
     from exerpain.storage import maybe_output, write_json
 
     if not checked:
         check_spec(spec)
+    dask = check_dask(dask)
+    if dask is not None and spec.kind == "simulate":
+        raise InputError("dask: applies to cohort and trial runs (a simulation is two runs)")
     calibration = spec.calibration or active_name()
     started = prov.now()
     run_id = prov.new_run_id(started)
@@ -168,9 +180,10 @@ def execute(spec, out: str | Path | None = None, overwrite: bool = False,
     with using(calibration), maybe_output(out, overwrite) as folder:
         model = Model.default()
         resolved = apply_overrides(model.default_params(), spec.params)
-        result, summary, files = float64(RUNNERS[spec.kind])(spec, folder, report)
+        result, summary, files = float64(RUNNERS[spec.kind])(spec, folder, report, dask)
         record = prov.record(spec, run_id, started, prov.now(), "ok", command, model,
                              resolved, headline(spec.kind, summary), files)
+        record["execution"] = {"dask": dask or "none (this process)"}
         if folder is not None:
             write_json(folder / "run.json", record)
     final = Path(out) if out is not None else None

@@ -31,6 +31,9 @@ def trial(
     overwrite: Annotated[bool, typer.Option(
         "--overwrite", help="replace the results already in --out")] = False,
     json_: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+    dask: Annotated[str | None, typer.Option(
+        help="compute the groups of replicates on Dask: local, local:N or a scheduler "
+             "address; the results are the same bit for bit")] = None,
 ) -> None:
     """Run a virtual randomised trial: power, effect estimate, responders, NNT."""
     from exerpain.design.spec import EXAMPLE
@@ -48,7 +51,7 @@ def trial(
                  seed=_integer("seed", seed, SEED_MIN, SEED_MAX),
                  n=None if n is None else _integer("n", n, 2, 100_000), null=null,
                  power=power, calibration=calibration)
-    summary = _execute(spec, out, overwrite).summary
+    summary = _execute(spec, out, overwrite, dask).summary
     if json_:
         typer.echo(to_json(summary))
         return
