@@ -53,7 +53,7 @@ from exerpain.simulate.engine import broadcast, check_seed, subject_base
 from exerpain.simulate.scenario import Prepared, Scenario
 from exerpain.simulate.solve import (
     FAILURE_REASONS,
-    initial_state,
+    batched_initial_state,
     integrate_run,
     stack_trees,
 )
@@ -124,13 +124,18 @@ def _screen_solver(model: Model, steady: bool, n_save: int):
     untreated run-in."""
     observe = _observe_nrs(model)
 
-    def single(inputs, jumps, t0, save_ts):
-        y0, code0 = initial_state(model, inputs, t0, steady)
+    def single(inputs, y0, jumps, t0, save_ts):
         ys, code = integrate_run(model, inputs, y0, t0, jumps, save_ts, RTOL, ATOL)
         values = jax.vmap(observe, in_axes=(0, 0, None))(save_ts, ys, inputs)
-        return values, ys[-1], jnp.maximum(code, code0)
+        return values, ys[-1], code
 
-    return jax.jit(jax.vmap(single, in_axes=(0, 0, None, None)))
+    def batch(inputs, jumps, t0, save_ts):
+        y0, code0 = batched_initial_state(model, inputs, t0, steady)
+        values, y_last, code = jax.vmap(single, in_axes=(0, 0, 0, None, None))(
+            inputs, y0, jumps, t0, save_ts)
+        return values, y_last, jnp.maximum(code, code0)
+
+    return jax.jit(batch)
 
 
 @lru_cache(maxsize=8)

@@ -78,11 +78,11 @@ from exerpain.simulate.solve import (
     FAILURE_REASONS,
     MAX_STEPS,
     STIFF,
-    initial_state,
     integrate_run,
     observer,
     take,
 )
+from exerpain.simulate.stiffness import batches_by_stiffness, spectral_radius, start_states
 from exerpain.storage import atomic_write, maybe_output, write_json
 
 if TYPE_CHECKING:
@@ -96,8 +96,10 @@ BYTES_PER_LANE = 12_000
 BYTES_PER_SUBJECT_RESIDENT = 1_000  # both views' attribution profiles + summary arrays
 # Runs per compiled batch. Every run of a vmapped adaptive solve steps until the slowest run
 # of its batch is done, so on CPU small batches waste less (measured on 2 cores: 2,048 runs
-# per batch ~2.4x faster than 16,384 with attribution); accelerators want wide batches.
-MAX_LANES = {"cpu": 2_048}
+# per batch ~2.4x faster than 16,384 with attribution; DPN, one year, no attribution, with
+# the batches ordered by stiffness: 512 runs 505-522 subjects/s, 256 runs 460-482, 1,024
+# runs 445, 2,048 runs 474); accelerators want wide batches.
+MAX_LANES = {"cpu": 512}
 MAX_LANES_ACCELERATOR = 262_144
 ENGINE_RTOL = 1e-6
 ENGINE_ATOL = 1e-8
@@ -237,19 +239,28 @@ def validate_config(config: CohortConfig) -> None:
                          f"can stream ({limit}); raise --memory-gb")
 
 
-def chunk_size_for(config: CohortConfig, n_coalitions: int, n_pathway: int = 0) -> int:
-    """Subjects per chunk: ``n_coalitions`` entry-view and ``n_pathway`` pathway-view runs per
-    subject, a pathway run counted as :data:`PATHWAY_RUN_WEIGHT` runs (memory and lanes)."""
-    if config.chunk_size is not None:
-        return max(1, min(config.chunk_size, config.n))
+SORT_GROUPS = 8  # compiled batches per chunk, ordered by stiffness (simulate/stiffness.py)
+
+
+def chunk_size_for(config: CohortConfig, n_coalitions: int, n_pathway: int = 0
+                   ) -> tuple[int, int]:
+    """``(chunk, batch)``: subjects per chunk (the unit of work, of progress and of a Dask
+    task) and per compiled batch (a chunk is solved as ``ceil(chunk / batch)`` batches of
+    similar stiffness, :mod:`exerpain.simulate.stiffness`); ``n_coalitions`` entry-view and
+    ``n_pathway`` pathway-view runs per subject, a pathway run counted as
+    :data:`PATHWAY_RUN_WEIGHT` runs (memory and lanes)."""
     runs = n_coalitions + PATHWAY_RUN_WEIGHT * n_pathway
     budget = config.memory_gb * 2**30
     by_memory = int(budget // (BYTES_PER_LANE * runs))
     lanes = MAX_LANES.get(jax.default_backend(), MAX_LANES_ACCELERATOR)
-    by_lanes = max(1, lanes // runs)
-    largest = max(1, min(by_memory, by_lanes, config.n))
-    # balance the chunks so the padded last one wastes little work
-    return math.ceil(config.n / math.ceil(config.n / largest))
+    largest = max(1, min(by_memory, max(1, lanes // runs), config.n))
+    if config.chunk_size is not None:
+        chunk = max(1, min(config.chunk_size, config.n))
+    else:
+        chunk = min(config.n, largest * SORT_GROUPS)
+        # balance the chunks so the padded last one wastes little work
+        chunk = math.ceil(config.n / math.ceil(config.n / chunk))
+    return chunk, math.ceil(chunk / math.ceil(chunk / largest))
 
 
 def functional_outputs(model: Model, kind: str) -> tuple[str, ...]:
@@ -310,22 +321,23 @@ def _coalition_run(model: Model, view: str, observe: Callable, outputs: tuple[st
 
 
 @lru_cache(maxsize=16)
-def _cohort_solver(model: Model, kind: str, readout: str, steady: bool, rtol: float,
+def _cohort_solver(model: Model, kind: str, readout: str, rtol: float,
                    atol: float, views: tuple[str, ...] = ("entry",), method: str = EXPLICIT,
                    max_steps: int = MAX_STEPS):
-    """``(inputs, t0, jumps, t_split, t_end, full, masks) -> {view: (values, codes)}``, with
-    ``masks = {view: (n_coalitions_view, width)}``: per view, the observables of
-    :func:`cohort_outputs` on the last day, ``{name: (n, n_coalitions_view)}``, and failure
-    codes ``(n, n_coalitions_view)``. Phase 1 (to ``t_split``) is solved once per subject.
-    ``method``, ``max_steps``: the integrator (:data:`exerpain.simulate.solve.METHODS`)."""
+    """``(inputs, y0, code0, t0, jumps, t_split, t_end, full, masks) -> {view: (values,
+    codes)}``, from each subject's initial state ``y0`` (and its failure code,
+    :func:`exerpain.simulate.stiffness.start_states`), with ``masks = {view:
+    (n_coalitions_view, width)}``: per view, the observables of :func:`cohort_outputs` on the
+    last day, ``{name: (n, n_coalitions_view)}``, and failure codes ``(n,
+    n_coalitions_view)``. Phase 1 (to ``t_split``) is solved once per subject. ``method``,
+    ``max_steps``: the integrator (:data:`exerpain.simulate.solve.METHODS`)."""
     observe = observer(model, kind)
     runs = {view: _coalition_run(model, view, observe, cohort_outputs(model, kind, readout,
                                                                        view), rtol, atol,
                                  method, max_steps)
             for view in views}
 
-    def subject(inputs, t0, jumps, t_split, t_end, full, masks):
-        y0, code_init = initial_state(model, inputs, t0, steady)
+    def subject(inputs, y0, code_init, t0, jumps, t_split, t_end, full, masks):
         ys, code_start = integrate_run(model, inputs, y0, t0, jumps, t_split[None], rtol, atol,
                                        method, max_steps)
         code_start = jnp.maximum(code_start, code_init)
@@ -337,7 +349,7 @@ def _cohort_solver(model: Model, kind: str, readout: str, steady: bool, rtol: fl
             out[view] = (values, jnp.maximum(codes, code_start))
         return out
 
-    return jax.jit(jax.vmap(subject, in_axes=(0, None, None, None, None, None, None)))
+    return jax.jit(jax.vmap(subject, in_axes=(0, 0, 0, None, None, None, None, None, None)))
 
 
 def broadcast(tree, n: int):
@@ -447,11 +459,13 @@ def _shapley(config: CohortConfig, att: _Attribution, values: dict[str, np.ndarr
     return out
 
 
-def _solve_chunk(solver: Callable, att: _Attribution, inputs: ModelInputs, prepared, t_split: float,
-                 t_end: float, n: int) -> tuple[dict, np.ndarray]:
+def _solve_chunk(solver: Callable, att: _Attribution, inputs: ModelInputs, y0: np.ndarray,
+                 code0: np.ndarray, prepared, t_split: float, t_end: float, n: int
+                 ) -> tuple[dict, np.ndarray]:
     """Per view ``{name: (n, C_view)}`` with failed subjects' values NaN, and the (n,)
     worst failure code of each subject over every run of both views."""
-    raw = solver(inputs, jnp.asarray(prepared.t0), jnp.asarray(prepared.jump_ts),
+    raw = solver(inputs, jnp.asarray(y0), jnp.asarray(code0), jnp.asarray(prepared.t0),
+                 jnp.asarray(prepared.jump_ts),
                  jnp.asarray(t_split), jnp.asarray(t_end), jnp.asarray(att.full),
                  {view: jnp.asarray(mask) for view, mask in att.masks.items()})
     code = np.max([np.asarray(codes)[:n].max(axis=1) for _, codes in raw.values()], axis=0)
@@ -502,7 +516,8 @@ class _CohortPlan:
     condition: object  # exerpain.model.conditions.Condition
     readout: str
     att: _Attribution
-    chunk: int
+    chunk: int  # subjects per chunk
+    batch: int  # subjects per compiled batch
     defaults: dict
     draws: dict
     base_params: dict
@@ -513,9 +528,12 @@ class _CohortPlan:
     def solver(self, method: str) -> Callable:
         """The compiled cohort solver with integrator ``method``."""
         max_steps = solve_module.EXPLICIT_MAX_STEPS if method == EXPLICIT else MAX_STEPS
-        return _cohort_solver(self.model, self.prepared.kind, self.readout,
-                              self.prepared.steady_start, ENGINE_RTOL, ENGINE_ATOL,
-                              self.att.views, method, max_steps)
+        return _cohort_solver(self.model, self.prepared.kind, self.readout, ENGINE_RTOL,
+                              ENGINE_ATOL, self.att.views, method, max_steps)
+
+    def padded(self) -> int:
+        """Subjects per chunk with padding: a whole number of batches."""
+        return self.batch * math.ceil(self.chunk / self.batch)
 
 
 def _plan(config: CohortConfig, model: Model | None) -> _CohortPlan:
@@ -528,8 +546,8 @@ def _plan(config: CohortConfig, model: Model | None) -> _CohortPlan:
     condition = scenario.resolved_condition()
     readout = PRIMARY_READOUT[prepared.kind]
     att = _attribution(config, model)
-    chunk = chunk_size_for(config, len(att.masks["entry"]),
-                           len(att.masks.get("pathway", ())))
+    chunk, batch = chunk_size_for(config, len(att.masks["entry"]),
+                                  len(att.masks.get("pathway", ())))
     overrides = scenario.params or {}
     defaults = apply_overrides(model.default_params(), overrides)
     base_params = condition.apply(defaults)
@@ -537,7 +555,7 @@ def _plan(config: CohortConfig, model: Model | None) -> _CohortPlan:
     draws = {key: v for key, v in _posterior(config, model).items()
              if key[1] not in overrides.get(key[0], {})}
     t_end = float(prepared.days)
-    return _CohortPlan(config, model, prepared, condition, readout, att, chunk, defaults,
+    return _CohortPlan(config, model, prepared, condition, readout, att, chunk, batch, defaults,
                        draws, base_params, healthy_value(readout, base_params["readout"]),
                        min(float(prepared.protocol.start_day), t_end - 0.5), t_end)
 
@@ -558,26 +576,42 @@ class _ChunkResult:
 RETRY_WIDTH = 4  # subjects per stiff re-solve (one compiled shape)
 
 
-def _solve_subjects(plan: _CohortPlan, inputs: ModelInputs, n: int
-                    ) -> tuple[dict, np.ndarray, np.ndarray]:
-    """:func:`_solve_chunk` with Tsit5, then each failed subject again with Kvaerno5
-    (stiff), :data:`RETRY_WIDTH` at a time. Returns the outputs, the failure codes after the
-    retry, and which subjects were retried."""
-    outputs, codes = _solve_chunk(plan.solver(EXPLICIT), plan.att, inputs, plan.prepared,
-                                  plan.t_split, plan.t_end, n)
-    codes = np.array(codes)
+def _solve_subjects(solver: Callable[[str], Callable], model: Model, steady: bool,
+                    att: _Attribution, inputs: ModelInputs, frame, t_split: float,
+                    t_end: float, n: int, batch: int) -> tuple[dict, np.ndarray, np.ndarray]:
+    """The first ``n`` of the subjects in ``inputs`` (a whole number of ``batch``-subject
+    batches, padding included): their initial states, then :func:`_solve_chunk` with Tsit5
+    (``solver(method)`` gives the compiled solver) in batches of similar stiffness
+    (:mod:`exerpain.simulate.stiffness`), then each failed subject again with Kvaerno5
+    (stiff), :data:`RETRY_WIDTH` at a time. Returns the outputs, the failure codes after
+    the retry, and which subjects were retried."""
+    y0, code0, jacobian = start_states(model, steady, inputs, frame.t0, t_split)
+    inputs = jax.tree_util.tree_map(np.asarray, inputs)  # batches are gathered on the host
+    outputs: dict = {}
+    codes = np.zeros(len(y0), dtype=int)
+    for idx in batches_by_stiffness(spectral_radius(jacobian), batch):
+        part, part_codes = _solve_chunk(solver(EXPLICIT), att, take(inputs, idx), y0[idx],
+                                        code0[idx], frame, t_split, t_end, len(idx))
+        for view, values in part.items():
+            for name, v in values.items():
+                outputs.setdefault(view, {}).setdefault(
+                    name, np.full((len(y0), *v.shape[1:]), np.nan))[idx] = v
+        codes[idx] = part_codes
+    outputs = {view: {name: v[:n] for name, v in values.items()}
+               for view, values in outputs.items()}
+    codes = codes[:n]
     retried = np.zeros(n, dtype=bool)
     failed = np.flatnonzero(codes != 0)
     for start in range(0, len(failed), RETRY_WIDTH):
-        batch = failed[start:start + RETRY_WIDTH]
-        padded = np.concatenate([batch, np.full(RETRY_WIDTH - len(batch), batch[0])])
-        again, again_codes = _solve_chunk(plan.solver(STIFF), plan.att, take(inputs, padded),
-                                          plan.prepared, plan.t_split, plan.t_end, len(batch))
+        idx = failed[start:start + RETRY_WIDTH]
+        padded = np.concatenate([idx, np.full(RETRY_WIDTH - len(idx), idx[0])])
+        again, again_codes = _solve_chunk(solver(STIFF), att, take(inputs, padded), y0[padded],
+                                          code0[padded], frame, t_split, t_end, len(idx))
         for view, values in again.items():
             for name, v in values.items():
-                outputs[view][name][batch] = v
-        codes[batch] = again_codes
-        retried[batch] = True
+                outputs[view][name][idx] = v
+        codes[idx] = again_codes
+        retried[idx] = True
     return outputs, codes, retried
 
 
@@ -586,14 +620,16 @@ def _chunk(plan: _CohortPlan, first: int) -> _ChunkResult:
     chunk's fixed shape: sampled, solved (with the stiff retry), attributed, as rows."""
     config, att, readout = plan.config, plan.att, plan.readout
     ids = np.arange(first, min(first + plan.chunk, config.n))
-    padded = np.concatenate([ids, np.full(plan.chunk - len(ids), ids[0])])
+    padded = np.concatenate([ids, np.full(plan.padded() - len(ids), ids[0])])
     subjects = sample_subjects(plan.model, plan.condition,
                                subject_base(plan.defaults, plan.condition, plan.draws, padded),
                                jax.random.key(config.seed), padded,
                                dict(config.genotype_overrides),
                                female_fraction=female_fraction(config))
-    outputs, codes, retried = _solve_subjects(plan, cohort_inputs(plan.prepared, subjects),
-                                              len(ids))
+    outputs, codes, retried = _solve_subjects(
+        plan.solver, plan.model, plan.prepared.steady_start, att,
+        cohort_inputs(plan.prepared, subjects), plan.prepared, plan.t_split, plan.t_end,
+        len(ids), plan.batch)
     failed = codes != 0
     entry = {k: _blank_failed(v, failed) for k, v in outputs["entry"].items()}
     functional = {name: entry[name][:, [att.plan.full, att.plan.empty]]
@@ -676,7 +712,8 @@ def _run_cohort(config: CohortConfig, folder: Path | None,
         raise
     ok = np.isfinite(benefit_all)
     runtime = time.perf_counter() - started
-    summary = _summary(config, plan.condition, plan.prepared, plan.readout, att, chunk, ok,
+    summary = _summary(config, plan.condition, plan.prepared, plan.readout, att,
+                       (chunk, plan.batch), ok,
                        benefit_all, phi_all, stats, endotypes, runtime)
     summary["execution"] = {"dask": dask or "none (this process)", "chunks": len(firsts)}
     summary["functional"] = _functional_means(functional, ok, plan.base_params["readout"])
@@ -818,7 +855,7 @@ class _Sink:
             Path(self.partial).unlink(missing_ok=True)
 
 
-def _summary(config, condition, prepared, readout, att, chunk, ok, benefit, phi, stats,
+def _summary(config, condition, prepared, readout, att, sizes, ok, benefit, phi, stats,
              endotypes, runtime) -> dict:
     counts = stats["counts"]
     n_ok = int(ok.sum())
@@ -859,7 +896,7 @@ def _summary(config, condition, prepared, readout, att, chunk, ok, benefit, phi,
                       "silhouette",
         }
     summary.update({"runtime_s": runtime, "subjects_per_s": config.n / runtime,
-                    "chunk_size": chunk, "device": device_description()})
+                    "chunk_size": sizes[0], "batch_size": sizes[1], "device": device_description()})
     return summary
 
 
@@ -909,11 +946,15 @@ def attribute(model: Model, inputs: ModelInputs, t0: float, jump_ts: np.ndarray,
     its ``n`` is ignored). Returns the players, per view solved the Shapley values
     (n, players), NaN for a failed run, and each run's failure code."""
     att = _attribution(config, model)
-    solver = _cohort_solver(model, "human", PRIMARY_READOUT["human"], steady, ENGINE_RTOL,
-                            ENGINE_ATOL, att.views)
+
+    def solver(method: str) -> Callable:
+        return _cohort_solver(model, "human", PRIMARY_READOUT["human"], ENGINE_RTOL,
+                              ENGINE_ATOL, att.views, method)
+
     n = len(jax.tree_util.tree_leaves(inputs.params)[0])
     frame = _Clock(t0=t0, jump_ts=jump_ts)
-    outputs, codes = _solve_chunk(solver, att, inputs, frame, t_split, t_end, n)
+    outputs, codes, _ = _solve_subjects(solver, model, steady, att, inputs, frame, t_split,
+                                        t_end, n, n)
     values = _coalition_values(config, PRIMARY_READOUT["human"], att, outputs)
     phi = _shapley(config, att, values)
     return att.players, {view: _blank_failed(phi[view][0], codes != 0)
@@ -922,7 +963,7 @@ def attribute(model: Model, inputs: ModelInputs, t0: float, jump_ts: np.ndarray,
 
 @dataclass(frozen=True)
 class _Clock:
-    """The two fields of a :class:`Prepared` that :func:`_solve_chunk` reads."""
+    """The two fields of a :class:`Prepared` that :func:`_solve_subjects` reads."""
 
     t0: float
     jump_ts: np.ndarray
