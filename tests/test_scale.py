@@ -133,3 +133,16 @@ def test_dask_trial_is_the_single_process_trial_bit_for_bit(cluster, monkeypatch
     assert here.to_frame().equals(there.to_frame()) and len(here.to_frame()) == 6
     assert same_bits(here.patients, there.patients) and same_bits(here.diary, there.diary)
     assert (here.screened, here.failed) == (there.screened, there.failed)
+
+
+def test_dask_scan_is_the_single_process_scan(cluster):
+    """Scans and sensitivity analyses evaluate their parameter rows through the same chunks
+    (:func:`exerpain.explain.evaluate.evaluate`); on Dask they give the same numbers."""
+    from exerpain.explain.evaluate import Setting
+    from exerpain.explain.scan import run_scan
+
+    setting = Setting.create("cci", "treadmill-moderate")
+    axes = [("opioid.k_opioid", [0.1, 0.2, 0.4])]
+    here = run_scan(setting, axes, chunk=1).table
+    there = run_scan(setting, axes, chunk=1, dask=cluster.scheduler_address).table
+    assert here.equals(there) and len(here) == 3
