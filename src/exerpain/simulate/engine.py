@@ -22,10 +22,14 @@ so it compiles once):
    the sedentary run (the empty one) are kept beside them; rows are streamed to a Parquet
    file.
 
-Subjects whose solve fails (solver failure, non-finite values) are marked failed with the
-reason; the rest go on. After all chunks, endotypes are found and the final table is written
-(streamed again, with the endotype column) and moved into place atomically; an interrupted
-run leaves no Parquet file behind.
+The subjects of a chunk are solved in compiled batches of similar stiffness
+(:mod:`exerpain.simulate.stiffness`), starting from initial states found once per subject.
+A subject whose solve fails (solver failure, non-finite values) is solved again with the
+stiff Kvaerno5; one that fails both is marked failed with the reason; the rest go on.
+Chunks depend on their subject ids only, so they run here or as Dask tasks
+(:mod:`exerpain.simulate.distribute`) with the same output. After all chunks, endotypes are
+found and the final table is written (streamed again, with the endotype column) and moved
+into place atomically; an interrupted run leaves no Parquet file behind.
 """
 
 from __future__ import annotations
