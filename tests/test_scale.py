@@ -146,3 +146,19 @@ def test_dask_scan_is_the_single_process_scan(cluster):
     here = run_scan(setting, axes, chunk=1).table
     there = run_scan(setting, axes, chunk=1, dask=cluster.scheduler_address).table
     assert here.equals(there) and len(here) == 3
+
+
+def test_trial_patients_the_explicit_solver_fails_are_recovered(monkeypatch):
+    import yaml
+
+    import exerpain.design.trial as trial
+    from exerpain.design.spec import EXAMPLE, validated
+
+    design = validated({**yaml.safe_load(EXAMPLE), "n_randomised": 20})
+    normal = trial.simulate_trials(design, 2, 3)
+    monkeypatch.setattr(solve_module, "EXPLICIT_MAX_STEPS", CRIPPLED)
+    retried = trial.simulate_trials(design, 2, 3)  # screening and treatment all retried
+    assert normal.failed == retried.failed == 0
+    a, b = normal.patients.to_pandas(), retried.patients.to_pandas()
+    assert list(a["subject_id"]) == list(b["subject_id"])
+    assert np.max(np.abs(a["model_change"] - b["model_change"])) < 1e-4  # NRS points

@@ -48,11 +48,15 @@ from exerpain.model.readouts import nrs
 from exerpain.model.registry import Model, ModelInputs
 from exerpain.population.sampling import sample_subjects
 from exerpain.precision import float64
+from exerpain.simulate import solve as solve_module
 from exerpain.simulate.distribute import check_dask, map_chunks
 from exerpain.simulate.engine import broadcast, check_seed, subject_base
 from exerpain.simulate.scenario import Prepared, Scenario
 from exerpain.simulate.solve import (
+    EXPLICIT,
     FAILURE_REASONS,
+    MAX_STEPS,
+    STIFF,
     batched_initial_state,
     integrate_run,
     stack_trees,
@@ -118,14 +122,20 @@ def _observe_nrs(model: Model):
     return one
 
 
+def _max_steps(method: str) -> int:
+    return solve_module.EXPLICIT_MAX_STEPS if method == EXPLICIT else MAX_STEPS
+
+
 @lru_cache(maxsize=8)
-def _screen_solver(model: Model, steady: bool, n_save: int):
+def _screen_solver(model: Model, steady: bool, n_save: int, method: str = EXPLICIT,
+                   max_steps: int = MAX_STEPS):
     """``(inputs, jumps, t0, save_ts) -> (nrs (n, n_save), y_last (n, S), code (n,))``: the
     untreated run-in."""
     observe = _observe_nrs(model)
 
     def single(inputs, y0, jumps, t0, save_ts):
-        ys, code = integrate_run(model, inputs, y0, t0, jumps, save_ts, RTOL, ATOL)
+        ys, code = integrate_run(model, inputs, y0, t0, jumps, save_ts, RTOL, ATOL, method,
+                                 max_steps)
         values = jax.vmap(observe, in_axes=(0, 0, None))(save_ts, ys, inputs)
         return values, ys[-1], code
 
@@ -139,23 +149,25 @@ def _screen_solver(model: Model, steady: bool, n_save: int):
 
 
 @lru_cache(maxsize=8)
-def _treatment_solver(model: Model, n_days: int):
+def _treatment_solver(model: Model, n_days: int, method: str = EXPLICIT,
+                      max_steps: int = MAX_STEPS):
     """``(inputs, y0, jumps) -> (nrs (n, n_days), code (n,))``: days 1..n_days from the
     day-0 state."""
     observe = _observe_nrs(model)
     ts = jnp.arange(1, n_days + 1, dtype=float)
 
     def single(inputs, y0, jumps):
-        ys, code = integrate_run(model, inputs, y0, jnp.asarray(0.0), jumps, ts, RTOL, ATOL)
+        ys, code = integrate_run(model, inputs, y0, jnp.asarray(0.0), jumps, ts, RTOL, ATOL,
+                                 method, max_steps)
         return jax.vmap(observe, in_axes=(0, 0, None))(ts, ys, inputs), code
 
     return jax.jit(jax.vmap(single))
 
 
-def _in_lanes(fn: Callable, n: int, *batched, shared=()):
+def _in_lanes(fn: Callable, n: int, *batched, shared=(), lanes: int | None = None):
     """Call ``fn`` on fixed-width slices of the batched pytrees (padded with the first
     row), so one compiled program serves every call; results concatenated."""
-    lanes = _lanes()
+    lanes = lanes or _lanes()
     outs = []
     for first in range(0, n, lanes):
         idx = np.arange(first, min(first + lanes, n))
@@ -165,6 +177,26 @@ def _in_lanes(fn: Callable, n: int, *batched, shared=()):
         kept = len(idx)
         outs.append(jax.tree_util.tree_map(lambda r, k=kept: np.asarray(r)[:k], res))
     return jax.tree_util.tree_map(lambda *xs: np.concatenate(xs), *outs)
+
+
+RETRY_LANES = 8  # runs per compiled stiff re-solve
+
+
+def _solve_in_lanes(solver_for: Callable[[str, int], Callable], n: int, *batched, shared=()
+                    ) -> tuple[np.ndarray, ...]:
+    """:func:`_in_lanes` with Tsit5 (``solver_for(method, max_steps)`` gives the compiled
+    solver, whose last result is the failure code), then the runs that failed again with the
+    stiff Kvaerno5, :data:`RETRY_LANES` at a time, before they are reported failed."""
+    out = [np.array(r) for r in _in_lanes(solver_for(EXPLICIT, _max_steps(EXPLICIT)), n,
+                                          *batched, shared=shared)]
+    failed = np.flatnonzero(out[-1] != 0)
+    if len(failed):
+        subset = [jax.tree_util.tree_map(lambda x: np.asarray(x)[failed], b) for b in batched]
+        again = _in_lanes(solver_for(STIFF, _max_steps(STIFF)), len(failed), *subset,
+                          shared=shared, lanes=RETRY_LANES)
+        for values, retried in zip(out, again, strict=True):
+            values[failed] = retried
+    return tuple(out)
 
 
 def _jumps(inputs: ModelInputs) -> jax.Array:
@@ -224,7 +256,7 @@ def screen(design: TrialDesign, model: Model, reporting: Reporting, needed: int,
     t0 = untreated.t0
     save = np.unique(np.maximum(run_in_days, t0))
     column = np.searchsorted(save, np.maximum(run_in_days, t0))
-    solver = _screen_solver(model, untreated.steady_start, len(save))
+    solver = partial(_screen_solver, model, untreated.steady_start, len(save))
     sedentary = untreated.inputs._replace(dosing=no_dosing(model.target_names))
     width = len(run_in_days) + design.days
     found: list[Pool] = []
@@ -248,7 +280,7 @@ def screen(design: TrialDesign, model: Model, reporting: Reporting, needed: int,
             continue
         params = _take(subjects.params, idx)
         inputs = broadcast(sedentary, len(idx))._replace(params=params)
-        values, y_last, code = _in_lanes(solver, len(idx), inputs, _jumps(inputs),
+        values, y_last, code = _solve_in_lanes(solver, len(idx), inputs, _jumps(inputs),
                                          shared=(jnp.asarray(t0), jnp.asarray(save)))
         true = values[:, column]
         noise = fluctuation(rng, len(idx), width, reporting)
@@ -348,8 +380,8 @@ def _solve_treatment(model: Model, plans: list[ArmPlan], pool: Pool, arm_of: np.
                              stop=jnp.maximum(jnp.minimum(ex.stop, jnp.asarray(quit)),
                                               ex.start)))
     solved = SHAPE_DAYS * math.ceil(n_days / SHAPE_DAYS)  # few compiled shapes
-    values, code = _in_lanes(_treatment_solver(model, solved), n, inputs, jnp.asarray(pool.y0),
-                             _jumps(inputs))
+    values, code = _solve_in_lanes(partial(_treatment_solver, model, solved), n, inputs,
+                                   jnp.asarray(pool.y0), _jumps(inputs))
     return values[:, :n_days], code
 
 
