@@ -49,7 +49,7 @@ from exerpain.model.registry import Model, ModelInputs
 from exerpain.population.sampling import sample_subjects
 from exerpain.precision import float64
 from exerpain.simulate import solve as solve_module
-from exerpain.simulate.distribute import check_dask, map_chunks
+from exerpain.simulate.distribute import check_dask, map_chunks, worker_plan
 from exerpain.simulate.engine import broadcast, check_seed, subject_base
 from exerpain.simulate.scenario import Prepared, Scenario
 from exerpain.simulate.solve import (
@@ -536,26 +536,19 @@ def _group(tp: _TrialPlan, g0: int) -> _GroupResult:
     return _GroupResult(results, first_tables, pool.screened, int((code != 0).sum()), reasons)
 
 
-_WORKER_PLANS: dict[str, _TrialPlan] = {}
-
-
 @float64
 def trial_group(args: tuple, g0: int) -> _GroupResult:
     """One group of replicate trials of the default model, ``args`` being
     :func:`simulate_trials`' ``(design, replicates, seed, base, posterior, params)`` and the
     driver's replicates per group: the task a Dask worker runs (its plan built once per
-    worker process)."""
-    from exerpain.compile_cache import enable_compile_cache
+    worker process, :func:`exerpain.simulate.distribute.worker_plan`)."""
+    design, replicates, seed, base, posterior, params, per_group = args
 
-    key = repr(args)
-    if key not in _WORKER_PLANS:
-        if not _WORKER_PLANS:
-            enable_compile_cache()  # a worker process: compiled solvers shared on disk
-        _WORKER_PLANS.clear()
-        design, replicates, seed, base, posterior, params, per_group = args
-        _WORKER_PLANS[key] = replace(_trial_plan(design, replicates, seed, base, None,
-                                                 posterior, params), per_group=per_group)
-    return _group(_WORKER_PLANS[key], g0)
+    def build() -> _TrialPlan:
+        return replace(_trial_plan(design, replicates, seed, base, None, posterior, params),
+                       per_group=per_group)
+
+    return _group(worker_plan(f"trial {args!r}", build), g0)
 
 
 @float64

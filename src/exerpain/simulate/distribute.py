@@ -93,6 +93,24 @@ def map_chunks(fn: Callable[[T], R], items: Iterable[T], dask: str | None = None
         yield from _ordered(client, fn, items, label)
 
 
+_WORKER_PLANS: dict[str, Any] = {}
+
+
+def worker_plan(key: str, build: Callable[[], R]) -> R:
+    """What every chunk of one job shares (a cohort's or a trial's plan), in the process that
+    runs the chunk: built by ``build()`` once per process and ``key`` (the latest job's is
+    kept). The first call switches JAX's persistent compilation cache on, so the workers of
+    a cluster share their compiled solvers on disk."""
+    if not _WORKER_PLANS:
+        from exerpain.compile_cache import enable_compile_cache
+
+        enable_compile_cache()
+    if key not in _WORKER_PLANS:
+        _WORKER_PLANS.clear()
+        _WORKER_PLANS[key] = build()
+    return _WORKER_PLANS[key]
+
+
 def _ordered(client: Any, fn: Callable[[T], R], items: Iterable[T], label: str) -> Iterator[R]:
     workers = max(1, len(client.scheduler_info(n_workers=-1).get("workers", {})))
     window = WINDOW_PER_WORKER * workers

@@ -74,7 +74,7 @@ from exerpain.population.genotypes import VARIANT_NAMES
 from exerpain.population.sampling import sample_subjects
 from exerpain.precision import float64
 from exerpain.simulate import solve as solve_module
-from exerpain.simulate.distribute import check_dask, map_chunks
+from exerpain.simulate.distribute import check_dask, map_chunks, worker_plan
 from exerpain.simulate.pathway import PATHWAY_RUN_WEIGHT, PathwaySystem, state_masks
 from exerpain.simulate.scenario import Scenario
 from exerpain.simulate.solve import (
@@ -661,22 +661,12 @@ def _chunk(plan: _CohortPlan, first: int) -> _ChunkResult:
                         gain, functional, counts, list(reason[failed]))
 
 
-_WORKER_PLANS: dict[str, _CohortPlan] = {}
-
-
 @float64
 def cohort_chunk(config: CohortConfig, first: int) -> _ChunkResult:
     """One chunk of the default model's cohort ``config``: the task a Dask worker runs (the
-    plan is built once per worker process and config)."""
-    from exerpain.compile_cache import enable_compile_cache
-
-    key = repr(config)
-    if key not in _WORKER_PLANS:
-        if not _WORKER_PLANS:
-            enable_compile_cache()  # a worker process: compiled solvers shared on disk
-        _WORKER_PLANS.clear()
-        _WORKER_PLANS[key] = _plan(config, None)
-    return _chunk(_WORKER_PLANS[key], first)
+    plan is built once per worker process and config,
+    :func:`exerpain.simulate.distribute.worker_plan`)."""
+    return _chunk(worker_plan(f"cohort {config!r}", lambda: _plan(config, None)), first)
 
 
 def _run_cohort(config: CohortConfig, folder: Path | None,
