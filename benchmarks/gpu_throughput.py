@@ -4,15 +4,18 @@ machine's CPU, in one run.
 The scenario is :mod:`throughput`'s (virtual DPN patients, one-year aerobic programme,
 exercise and sedentary run per subject, every subject on the shipped MAP values). The
 baseline is the engine forced onto the host CPU (``JAX_PLATFORMS=cpu``, a subprocess, chunks
-of 1,000 subjects as on a CPU by default); the accelerator runs N = 10,000 in one chunk, then
-N = 100,000 in chunks of 10,000 (no new compile) and in one chunk of 100,000, then exact
-attribution (both views) at N = 1,000, N = 1,000,000 in chunks of 100,000, the default 16
-posterior draws at N = 100,000 and attribution at N = 10,000. Each ratio is accelerator
-subjects/s over CPU subjects/s from the same run; the benefit of the first 1,000 subjects is
+of 1,000 subjects as on a CPU by default). On the accelerator, the issue's targets first: N =
+100,000 in one chunk (one compiled batch), N = 1,000,000 in chunks of 100,000 (no new compile)
+and in the default chunking (chunks of 8 stiffness-ordered batches), then exact attribution
+(both views) at N = 1,000, 10,000 and, when the rate at 10,000 says it fits the budget,
+100,000, then the default 16 posterior draws at N = 100,000. Each ratio is accelerator
+subjects/s over CPU subjects/s from the same run; the benefit of the first 50 subjects is
 compared between the two backends. Stages run in that order while ``--budget-s`` lasts; the
 JSON is rewritten after each stage, so a run cut short keeps what it measured.
 
-    python benchmarks/gpu_throughput.py [out.json] [--budget-s 420]
+    python benchmarks/gpu_throughput.py [out.json] [--budget-s 420] [--smoke] [--no-cpu]
+
+``--smoke`` divides every N by 1,000: a check of the script itself on any machine.
 """
 
 from __future__ import annotations
@@ -34,7 +37,8 @@ from throughput import CONDITION, DAYS, PROTOCOL, engine_run  # noqa: E402
 from exerpain.simulate.engine import ENGINE_ATOL, ENGINE_RTOL, device_description  # noqa: E402
 
 CPU_N, CPU_CHUNK = 2000, 1000
-COMPARED = 1000
+COMPARED = 50  # engine_run keeps the first SCIPY_SUBJECTS (50) benefits
+SMOKE_SCALE = 1000
 
 
 def _row(result: dict) -> dict:
@@ -45,7 +49,9 @@ def _row(result: dict) -> dict:
 
 def cpu_baseline() -> None:
     """Subprocess entry: the engine on the host CPU; prints one JSON row."""
-    row = _row(engine_run(CPU_N, attribution=False, chunk_size=CPU_CHUNK))
+    scale = SMOKE_SCALE if "--smoke" in sys.argv else 1
+    row = _row(engine_run(max(4, CPU_N // scale), attribution=False,
+                          chunk_size=max(4, CPU_CHUNK // scale)))
     row["device"] = device_description()
     row["cpus"] = os.cpu_count()
     print("CPU_ROW " + json.dumps(row))
@@ -61,6 +67,8 @@ def main() -> None:
         i = argv.index("--budget-s")
         budget = float(argv[i + 1])
         argv = argv[:i] + argv[i + 2:]
+    no_cpu = "--no-cpu" in argv  # no CPU baseline (no ratios): for a short device lease
+    smoke = "--smoke" in argv  # every N / SMOKE_SCALE: a check of the script on any machine
     args = [a for a in argv if not a.startswith("--")]
     out = Path(args[0]) if args else Path(__file__).parent / "results" / "gpu_throughput.json"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -78,41 +86,70 @@ def main() -> None:
         out.write_text(json.dumps(results, indent=2) + "\n")
 
     env = dict(os.environ, JAX_PLATFORMS="cpu")
-    proc = subprocess.run([sys.executable, __file__, "--cpu-baseline"], env=env,
+    proc = None if no_cpu else subprocess.run([sys.executable, __file__, "--cpu-baseline"]
+                          + (["--smoke"] if smoke else []), env=env,
                           capture_output=True, text=True, check=False)
-    line = next((x for x in proc.stdout.splitlines() if x.startswith("CPU_ROW ")), None)
+    line = None if proc is None else next(
+        (x for x in proc.stdout.splitlines() if x.startswith("CPU_ROW ")), None)
     if line is None:
-        results["cpu_baseline_error"] = proc.stderr[-2000:]
+        results["cpu_baseline_error"] = ("skipped (--no-cpu)" if proc is None
+                                         else proc.stderr[-2000:])
     else:
         results["cpu_baseline"] = json.loads(line[len("CPU_ROW "):])
     save()
 
-    stages = [
-        ("n10k_chunk10k", dict(n=10_000, attribution=False, chunk_size=10_000, memory_gb=48)),
-        ("n100k_chunk10k", dict(n=100_000, attribution=False, chunk_size=10_000, memory_gb=48,
-                                warm_only=True)),
-        ("n100k_chunk100k", dict(n=100_000, attribution=False, chunk_size=100_000,
-                                 memory_gb=48)),
-        ("n1k_attribution", dict(n=1000, attribution=True, memory_gb=48)),
-        ("n1m_chunk100k", dict(n=1_000_000, attribution=False, chunk_size=100_000,
-                               memory_gb=48, warm_only=True)),
-        ("n100k_draws16_chunk100k", dict(n=100_000, attribution=False, chunk_size=100_000,
-                                         memory_gb=48, posterior_draws=16)),
-        ("n10k_attribution", dict(n=10_000, attribution=True, chunk_size=334, memory_gb=48,
-                                  warm_only=True)),
+    scale = SMOKE_SCALE if smoke else 1
+
+    def n_(n: int) -> int:
+        return max(4, n // scale)
+
+    # the issue's targets first: a million subject-years without attribution (in chunks of
+    # 100,000 = one batch, and in the default chunking = 8 stiffness-ordered batches of
+    # 125,000), then exact attribution (both views) at 1,000 and 10,000 subjects and, when
+    # the 10,000 rate says it fits the budget, at 100,000
+    stages = [  # (name, engine_run options, the stage whose rate predicts this one's time)
+        ("n100k_chunk100k", dict(n=n_(100_000), attribution=False, chunk_size=n_(100_000),
+                                 memory_gb=48), None),
+        ("n1m_chunk100k", dict(n=n_(1_000_000), attribution=False, chunk_size=n_(100_000),
+                               memory_gb=48, warm_only=True), "n100k_chunk100k"),
+        ("n1k_attribution", dict(n=n_(1000), attribution=True, memory_gb=48), None),
+        ("n10k_attribution", dict(n=n_(10_000), attribution=True, chunk_size=n_(1000),
+                                  memory_gb=48, warm_only=True), "n1k_attribution"),
+        ("n100k_attribution", dict(n=n_(100_000), attribution=True, chunk_size=n_(1000),
+                                   memory_gb=48, warm_only=True), "n10k_attribution"),
+        ("n1m_default_chunking", dict(n=n_(1_000_000), attribution=False, memory_gb=48),
+         "n1m_chunk100k"),
+        ("n100k_draws16_chunk100k", dict(n=n_(100_000), attribution=False,
+                                         chunk_size=n_(100_000), memory_gb=48,
+                                         posterior_draws=16), "n100k_chunk100k"),
     ]
     cpu = results["cpu_baseline"]
-    for name, options in stages:
-        if time.perf_counter() - start > budget:
+    rates: dict[str, float] = {}
+    for name, options, predictor in stages:
+        left = budget - (time.perf_counter() - start)
+        if predictor is not None and predictor not in rates:
+            results["stages_skipped"].append(f"{name} (no {predictor} rate)")
+            continue
+        if predictor is not None:  # a first call runs twice and may compile (~35 s)
+            runs = 1 if options.get("warm_only") else 2
+            expected = runs * options["n"] / rates[predictor] + (0 if runs == 1 else 35)
+            if expected > left:
+                results["stages_skipped"].append(f"{name} (expected {expected:.0f} s, "
+                                                  f"{left:.0f} s left)")
+                continue
+        elif left < 0:
             results["stages_skipped"].append(name)
             continue
         row = _row(engine_run(**options))
         row["stage"] = name
+        rates[name] = row["subjects_per_s"]
+        row["seconds_per_million_subject_years"] = 1e6 / row["subject_years_per_s"]
         if cpu is not None:
             row["speedup_vs_cpu_engine"] = row["subjects_per_s"] / cpu["subjects_per_s"]
         if cpu is not None and not row["posterior_draws"]:  # draws: other subjects
-            a = np.asarray(row["benefit_first"])
-            b = np.asarray(cpu["benefit_first"][:len(a)])
+            k = min(len(row["benefit_first"]), len(cpu["benefit_first"]))
+            a = np.asarray(row["benefit_first"][:k])
+            b = np.asarray(cpu["benefit_first"][:k])
             row["max_rel_diff_benefit_vs_cpu"] = float(np.max(np.abs(a - b) / np.abs(b)))
         row.pop("benefit_first")
         results["accelerator"].append(row)

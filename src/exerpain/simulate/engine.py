@@ -86,7 +86,7 @@ from exerpain.simulate.solve import (
     observer,
     take,
 )
-from exerpain.simulate.stiffness import batches_by_stiffness, spectral_radius, start_states
+from exerpain.simulate.stiffness import batches, start_states
 from exerpain.storage import atomic_write, maybe_output, write_json
 
 if TYPE_CHECKING:
@@ -589,11 +589,12 @@ def _solve_subjects(solver: Callable[[str], Callable], model: Model, steady: boo
     (:mod:`exerpain.simulate.stiffness`), then each failed subject again with Kvaerno5
     (stiff), :data:`RETRY_WIDTH` at a time. Returns the outputs, the failure codes after
     the retry, and which subjects were retried."""
-    y0, code0, jacobian = start_states(model, steady, inputs, frame.t0, t_split)
+    y0, code0 = start_states(model, steady, inputs, frame.t0)
+    order = batches(model, steady, inputs, y0, t_split, batch)
     inputs = jax.tree_util.tree_map(np.asarray, inputs)  # batches are gathered on the host
     outputs: dict = {}
     codes = np.zeros(len(y0), dtype=int)
-    for idx in batches_by_stiffness(spectral_radius(jacobian), batch):
+    for idx in order:
         part, part_codes = _solve_chunk(solver(EXPLICIT), att, take(inputs, idx), y0[idx],
                                         code0[idx], frame, t_split, t_end, len(idx))
         for view, values in part.items():

@@ -29,7 +29,14 @@ from exerpain.model.registry import Model
 from exerpain.simulate.solve import newton, relax, take
 
 START_NEWTON_STEPS = 32  # Newton iterations from health before the continuation takes over
-FALLBACK_WIDTH = 8  # runs per compiled continuation batch
+# Runs per compiled continuation batch. On a CPU a batch costs its width, so the few runs
+# that need the continuation go 8 at a time. On an accelerator a batch costs its number of
+# iterations, nearly whatever its width, and 8 at a time cost an H100 about 30 s per chunk of
+# 100,000 DPN subjects (~50 calls of 60 + 64 sequential iterations; 2026-11-27), so all of a
+# chunk's go in one call, padded to the next of a few fixed widths (8, 32, 128, ...: one
+# compile per width).
+FALLBACK_WIDTH = {"cpu": 8}
+FALLBACK_GROWTH = 4
 
 
 @lru_cache(maxsize=16)
@@ -57,28 +64,52 @@ def _start_programs(model: Model, steady: bool):
     return jax.jit(first), jax.jit(fallback), jax.jit(jacobians)
 
 
-def start_states(model: Model, steady: bool, inputs, t0: float, t_probe: float
-          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each run's initial state, its failure code (0 = ok) and the Jacobian (n, S, S) of the
-    vector field there at ``t_probe``: health, or (``steady``) the untreated condition's
-    steady state, as :func:`exerpain.simulate.solve.initial_state` finds it (Newton's method
-    from health; where it fails, a pseudo-transient continuation and Newton from its end),
-    but with the continuation run only for the runs that need it (:data:`FALLBACK_WIDTH` at a
-    time) and at most :data:`START_NEWTON_STEPS` Newton iterations before it: under ``vmap``
-    every run of a batch iterates as long as its slowest, and the one run in some hundreds
-    whose Newton diverges (DPN: 4 of 1,024, stopped at 64 iterations where the others
-    need 6-24) made the whole batch iterate 64 times and then relax."""
+def fallback_width(n_bad: int, backend: str | None = None) -> int:
+    """Runs per continuation call for ``n_bad`` runs that need it: :data:`FALLBACK_WIDTH` on
+    a CPU; on an accelerator the smallest of 8, 32, 128, ... that holds them all."""
+    backend = backend or jax.default_backend()
+    if backend in FALLBACK_WIDTH:
+        return FALLBACK_WIDTH[backend]
+    width = FALLBACK_WIDTH["cpu"]
+    while width < n_bad:
+        width *= FALLBACK_GROWTH
+    return width
+
+
+def start_states(model: Model, steady: bool, inputs, t0: float
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Each run's initial state and its failure code (0 = ok): health, or (``steady``) the
+    untreated condition's steady state, as :func:`exerpain.simulate.solve.initial_state`
+    finds it (Newton's method from health; where it fails, a pseudo-transient continuation
+    and Newton from its end), but with the continuation run only for the runs that need it
+    (:func:`fallback_width` at a time) and at most :data:`START_NEWTON_STEPS` Newton
+    iterations before it: under ``vmap`` every run of a batch iterates as long as its
+    slowest, and the one run in some hundreds whose Newton diverges (DPN: 4 of 1,024,
+    stopped at 64 iterations where the others
+need 6-24) made the whole batch iterate 64 times and then relax."""
     first, fallback, jacobians = _start_programs(model, steady)
     t0 = jnp.asarray(t0, dtype=float)
     y0, ok = (np.array(a) for a in first(inputs, t0))
     bad = np.flatnonzero(~ok)
-    for i in range(0, len(bad), FALLBACK_WIDTH):
-        idx = bad[i:i + FALLBACK_WIDTH]
-        padded = np.concatenate([idx, np.full(FALLBACK_WIDTH - len(idx), idx[0])])
+    width = fallback_width(len(bad))
+    for i in range(0, len(bad), width):
+        idx = bad[i:i + width]
+        padded = np.concatenate([idx, np.full(width - len(idx), idx[0])])
         root, again = fallback(take(inputs, padded), t0)
         y0[idx], ok[idx] = np.asarray(root)[: len(idx)], np.asarray(again)[: len(idx)]
+    return y0, np.where(ok, 0, 1)
+
+
+def batches(model: Model, steady: bool, inputs, y0: np.ndarray, t_probe: float, size: int
+            ) -> list[np.ndarray]:
+    """Indices of the runs in batches of ``size``, ordered by the spectral radius of the
+    vector field's Jacobian at ``(t_probe, y0)`` (:func:`batches_by_stiffness`); one batch
+    in the given order, with no Jacobian computed, when all the runs fit in one."""
+    if len(y0) <= size:
+        return [np.arange(len(y0))]
+    jacobians = _start_programs(model, steady)[2]
     jac = np.asarray(jacobians(inputs, jnp.asarray(y0), jnp.asarray(t_probe, dtype=float)))
-    return y0, np.where(ok, 0, 1), jac
+    return batches_by_stiffness(spectral_radius(jac), size)
 
 
 def spectral_radius(jacobians: np.ndarray) -> np.ndarray:
