@@ -14,6 +14,7 @@ import pytest
 
 import exerpain.simulate.engine as engine
 import exerpain.simulate.solve as solve_module
+import exerpain.simulate.stiffness as stiffness
 from exerpain.errors import InputError
 from exerpain.simulate.distribute import check_dask, map_chunks
 from exerpain.simulate.engine import CohortConfig, run_cohort
@@ -162,3 +163,36 @@ def test_trial_patients_the_explicit_solver_fails_are_recovered(monkeypatch):
     a, b = normal.patients.to_pandas(), retried.patients.to_pandas()
     assert list(a["subject_id"]) == list(b["subject_id"])
     assert np.max(np.abs(a["model_change"] - b["model_change"])) < 1e-4  # NRS points
+
+
+# -- the steady start on an accelerator ----------------------------------------------------------
+
+def test_fallback_width_is_8_on_a_cpu_and_one_call_on_an_accelerator():
+    assert stiffness.fallback_width(600, "cpu") == 8
+    assert [stiffness.fallback_width(n, "gpu") for n in (1, 8, 9, 33, 600)] == [
+        8, 8, 32, 128, 2048]
+
+
+def test_steady_starts_are_the_same_in_one_fallback_call_as_8_at_a_time(monkeypatch):
+    """An accelerator's one continuation call (padded) gives the same initial states and
+    codes as a CPU's calls of 8: Newton is cut to 2 iterations so most runs need it."""
+    config = CohortConfig("dpn", "aerobic-moderate", n=24, seed=3, attribution=False)
+    plan = engine._plan(config, None)
+    inputs = engine.cohort_inputs(plan.prepared, engine._subjects(plan, np.arange(config.n)))
+    calls = []
+    take = stiffness.take
+    monkeypatch.setattr(stiffness, "take", lambda tree, idx: calls.append(len(idx))
+                        or take(tree, idx))
+    monkeypatch.setattr(stiffness, "START_NEWTON_STEPS", 2)
+    stiffness._start_programs.cache_clear()
+    try:
+        cpu = stiffness.start_states(plan.model, True, inputs, plan.prepared.t0)
+        cpu_calls, calls[:] = list(calls), []
+        monkeypatch.setattr(stiffness, "FALLBACK_WIDTH", {})  # the accelerator's rule
+        one = stiffness.start_states(plan.model, True, inputs, plan.prepared.t0)
+    finally:
+        stiffness._start_programs.cache_clear()
+    assert len(cpu_calls) >= 2 and set(cpu_calls) == {8}
+    assert len(calls) == 1 and calls[0] in (8 * len(cpu_calls), 32)  # 24 subjects: <= 32
+    assert np.array_equal(cpu[1], one[1]) and not cpu[1].any()
+    np.testing.assert_allclose(one[0], cpu[0], rtol=1e-12, atol=1e-14)

@@ -620,17 +620,23 @@ def _solve_subjects(solver: Callable[[str], Callable], model: Model, steady: boo
     return outputs, codes, retried
 
 
+def _subjects(plan: _CohortPlan, ids: np.ndarray):
+    """The cohort's subjects ``ids`` (:func:`exerpain.population.sampling.sample_subjects`
+    on the plan's base parameters and posterior draws)."""
+    config = plan.config
+    return sample_subjects(plan.model, plan.condition,
+                           subject_base(plan.defaults, plan.condition, plan.draws, ids),
+                           jax.random.key(config.seed), ids, dict(config.genotype_overrides),
+                           female_fraction=female_fraction(config))
+
+
 def _chunk(plan: _CohortPlan, first: int) -> _ChunkResult:
     """Subjects ``first`` .. ``first + plan.chunk - 1`` (fewer at the end), padded to the
     chunk's fixed shape: sampled, solved (with the stiff retry), attributed, as rows."""
     config, att, readout = plan.config, plan.att, plan.readout
     ids = np.arange(first, min(first + plan.chunk, config.n))
-    padded = np.concatenate([ids, np.full(plan.padded() - len(ids), ids[0])])
-    subjects = sample_subjects(plan.model, plan.condition,
-                               subject_base(plan.defaults, plan.condition, plan.draws, padded),
-                               jax.random.key(config.seed), padded,
-                               dict(config.genotype_overrides),
-                               female_fraction=female_fraction(config))
+    subjects = _subjects(plan, np.concatenate([ids, np.full(plan.padded() - len(ids),
+                                                            ids[0])]))
     outputs, codes, retried = _solve_subjects(
         plan.solver, plan.model, plan.prepared.steady_start, att,
         cohort_inputs(plan.prepared, subjects), plan.prepared, plan.t_split, plan.t_end,

@@ -31,12 +31,12 @@ from exerpain.simulate.solve import newton, relax, take
 START_NEWTON_STEPS = 32  # Newton iterations from health before the continuation takes over
 # Runs per compiled continuation batch. On a CPU a batch costs its width, so the few runs
 # that need the continuation go 8 at a time. On an accelerator a batch costs its number of
-# iterations, nearly whatever its width, and 8 at a time cost an H100 about 30 s per chunk of
-# 100,000 DPN subjects (~50 calls of 60 + 64 sequential iterations; 2026-11-27), so all of a
-# chunk's go in one call, padded to the next of a few fixed widths (8, 32, 128, ...: one
-# compile per width).
+# iterations (up to 60 + 64, sequential), nearly whatever its width: 8 at a time, a chunk of
+# 100,000 DPN subjects took 30.2 s on an H100, and 2.84 s with all of a chunk's in one call
+# (2026-11-27), padded to the next of a few fixed widths (8, 32, 128, ...: one compile per
+# width).
 FALLBACK_WIDTH = {"cpu": 8}
-FALLBACK_GROWTH = 4
+FALLBACK_WIDTHS_ACCELERATOR = (8, 4)  # the smallest width, and the factor between widths
 
 
 @lru_cache(maxsize=16)
@@ -70,9 +70,9 @@ def fallback_width(n_bad: int, backend: str | None = None) -> int:
     backend = backend or jax.default_backend()
     if backend in FALLBACK_WIDTH:
         return FALLBACK_WIDTH[backend]
-    width = FALLBACK_WIDTH["cpu"]
+    width, growth = FALLBACK_WIDTHS_ACCELERATOR
     while width < n_bad:
-        width *= FALLBACK_GROWTH
+        width *= growth
     return width
 
 
