@@ -78,8 +78,8 @@ from exerpain.simulate.distribute import check_dask, map_chunks, worker_plan
 from exerpain.simulate.pathway import PATHWAY_RUN_WEIGHT, PathwaySystem, state_masks
 from exerpain.simulate.scenario import Scenario
 from exerpain.simulate.solve import (
-    EXPLICIT,
     FAILURE_REASONS,
+    FUSED,
     MAX_STEPS,
     STIFF,
     integrate_run,
@@ -288,7 +288,7 @@ def _with_exercise_through(inputs: ModelInputs, mechanisms: tuple[str, ...], mas
 
 
 def _coalition_run(model: Model, view: str, observe: Callable, outputs: tuple[str, ...],
-                   rtol: float, atol: float, method: str = EXPLICIT,
+                   rtol: float, atol: float, method: str = FUSED,
                    max_steps: int = MAX_STEPS) -> Callable:
     """``(inputs, y_split, t_split, jumps, t_end, full, mask) -> ({name: value}, code)``: one
     coalition of one subject from the state at ``t_split`` to the last day, in ``view``.
@@ -326,7 +326,7 @@ def _coalition_run(model: Model, view: str, observe: Callable, outputs: tuple[st
 
 @lru_cache(maxsize=16)
 def _cohort_solver(model: Model, kind: str, readout: str, rtol: float,
-                   atol: float, views: tuple[str, ...] = ("entry",), method: str = EXPLICIT,
+                   atol: float, views: tuple[str, ...] = ("entry",), method: str = FUSED,
                    max_steps: int = MAX_STEPS):
     """``(inputs, y0, code0, t0, jumps, t_split, t_end, full, masks) -> {view: (values,
     codes)}``, from each subject's initial state ``y0`` (and its failure code,
@@ -531,7 +531,7 @@ class _CohortPlan:
 
     def solver(self, method: str) -> Callable:
         """The compiled cohort solver with integrator ``method``."""
-        max_steps = solve_module.EXPLICIT_MAX_STEPS if method == EXPLICIT else MAX_STEPS
+        max_steps = solve_module.EXPLICIT_MAX_STEPS if method == FUSED else MAX_STEPS
         return _cohort_solver(self.model, self.prepared.kind, self.readout, ENGINE_RTOL,
                               ENGINE_ATOL, self.att.views, method, max_steps)
 
@@ -595,7 +595,7 @@ def _solve_subjects(solver: Callable[[str], Callable], model: Model, steady: boo
     outputs: dict = {}
     codes = np.zeros(len(y0), dtype=int)
     for idx in order:
-        part, part_codes = _solve_chunk(solver(EXPLICIT), att, take(inputs, idx), y0[idx],
+        part, part_codes = _solve_chunk(solver(FUSED), att, take(inputs, idx), y0[idx],
                                         code0[idx], frame, t_split, t_end, len(idx))
         for view, values in part.items():
             for name, v in values.items():
@@ -663,7 +663,7 @@ def _chunk(plan: _CohortPlan, first: int) -> _ChunkResult:
     table = _rows(subjects, ids, plan.condition.species,
                   (sedentary, exercise, gain, log_drive_gain), (r30, r50, defined), functional,
                   plan.model.exercise_mechanisms, att.players, phi, reason,
-                  np.where(retried, STIFF, EXPLICIT).astype(object))
+                  np.where(retried, STIFF, FUSED).astype(object))
     return _ChunkResult(ids, table, {view: values for view, (values, _) in phi.items()},
                         gain, functional, counts, list(reason[failed]))
 

@@ -28,6 +28,7 @@ from exerpain.model.function import functional_readouts
 from exerpain.model.readouts import READOUTS
 from exerpain.model.registry import Model, ModelInputs
 from exerpain.precision import float64
+from exerpain.simulate.fused import tsit5_to_end
 from exerpain.simulate.scenario import Prepared
 
 RTOL = 1e-8
@@ -47,6 +48,10 @@ FAILURE_REASONS = {0: "ok", 1: "solver failure (max steps or step size below min
 # under the same PID step control before it is reported as failed (:func:`retry_stiff`).
 METHODS = {"tsit5": diffrax.Tsit5, "kvaerno5": diffrax.Kvaerno5}
 EXPLICIT, STIFF = "tsit5", "kvaerno5"
+# The same Tsit5 pair and step control as EXPLICIT with a fused step, for solves that save
+# the last time only and are not differentiated (the cohort engine): exerpain.simulate.fused.
+FUSED = "tsit5-fused"
+DT0 = 0.25  # day; the first step tried
 
 
 class VectorField(Protocol):
@@ -60,7 +65,8 @@ def integrate_run(model: VectorField, inputs: ModelInputs | Any, y0: Array, t0: 
                   jump_ts: Array, save_ts: Array, rtol: float, atol: float,
                   method: str = EXPLICIT, max_steps: int = MAX_STEPS) -> tuple[Array, Array]:
     """Integrate one run from ``(t0, y0)`` to ``save_ts[-1]``; traceable (vmap/jit).
-    ``method``: a key of :data:`METHODS` (Tsit5, or the stiff Kvaerno5 of the retry).
+    ``method``: a key of :data:`METHODS` (Tsit5, or the stiff Kvaerno5 of the retry), or
+    :data:`FUSED` (Tsit5 with a fused step; one save time, no reverse-mode gradient).
 
     ``inputs`` is passed to ``model.vector_field`` as its last argument.
 
@@ -92,18 +98,26 @@ def integrate_run(model: VectorField, inputs: ModelInputs | Any, y0: Array, t0: 
         bad = ~jnp.isfinite(dy)
         return jnp.append(jnp.where(bad, 0.0, dy), jnp.any(bad).astype(dy.dtype))
 
-    sol = diffrax.diffeqsolve(
-        diffrax.ODETerm(field),
-        METHODS[method](), t0=t0 - offset, t1=save_ts[-1] - offset, dt0=0.25,
-        y0=jnp.append(y0, 0.0), args=inputs, saveat=diffrax.SaveAt(ts=save_ts - offset),
-        stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol,
-                                                  jump_ts=jump_ts - offset,
-                                                  dtmin=DTMIN, force_dtmin=False),
-        max_steps=max_steps, throw=False,
-    )
-    solver_ok = sol.result == diffrax.RESULTS.successful
-    ys = sol.ys[:, :-1]
-    clock = sol.ys[:, -1]
+    if method == FUSED:  # the end point only, forward only (exerpain.simulate.fused)
+        if save_ts.shape[0] != 1:
+            raise ValueError(f"method {FUSED!r} saves the last time only")
+        y_end, gave_up = tsit5_to_end(field, t0 - offset, save_ts[-1] - offset,
+                                      jnp.append(y0, 0.0), inputs, jump_ts - offset, rtol,
+                                      atol, DT0, DTMIN, max_steps)
+        solver_ok, states = gave_up == 0, y_end[None]
+    else:
+        sol = diffrax.diffeqsolve(
+            diffrax.ODETerm(field),
+            METHODS[method](), t0=t0 - offset, t1=save_ts[-1] - offset, dt0=DT0,
+            y0=jnp.append(y0, 0.0), args=inputs, saveat=diffrax.SaveAt(ts=save_ts - offset),
+            stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol,
+                                                      jump_ts=jump_ts - offset,
+                                                      dtmin=DTMIN, force_dtmin=False),
+            max_steps=max_steps, throw=False,
+        )
+        solver_ok, states = sol.result == diffrax.RESULTS.successful, sol.ys
+    ys = states[:, :-1]
+    clock = states[:, -1]
     faulted = jnp.max(jnp.where(jnp.isfinite(clock), clock, 0.0)) > 0
     finite = jnp.all(jnp.isfinite(ys))
     code = jnp.where(faulted, 2, jnp.where(solver_ok, jnp.where(finite, 0, 2), 1))
