@@ -85,9 +85,13 @@ def solver_settings(kind: str) -> dict:
         from exerpain.design.trial import ATOL, RTOL
 
         rtol, atol = RTOL, ATOL
-    return {"library": f"diffrax {metadata.version('diffrax')}", "method": "Tsit5",
+    # cohorts (and what runs on the engine) solve to the last day with the fused Tsit5 step
+    method = ("Tsit5" if kind in ("simulate", "trial")
+              else "Tsit5, fused end-point step (exerpain.simulate.fused, diffrax's tableau)")
+    return {"library": f"diffrax {metadata.version('diffrax')}", "method": method,
             "step_control": "PID", "rtol": rtol, "atol": atol, "max_steps": solve.MAX_STEPS,
-            "dtmin_day": solve.DTMIN, "float": "float64"}
+            "dtmin_day": solve.DTMIN, "float": "float64",
+            "retry": "Kvaerno5 (diffrax) for a run the first solve fails"}
 
 
 def device() -> str:
