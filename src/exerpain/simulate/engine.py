@@ -100,10 +100,11 @@ BYTES_PER_LANE = 12_000
 BYTES_PER_SUBJECT_RESIDENT = 1_000  # both views' attribution profiles + summary arrays
 # Runs per compiled batch. Every run of a vmapped adaptive solve steps until the slowest run
 # of its batch is done, so on CPU small batches waste less (measured on 2 cores: 2,048 runs
-# per batch ~2.4x faster than 16,384 with attribution; DPN, one year, no attribution, with
-# the batches ordered by stiffness: 512 runs 505-522 subjects/s, 256 runs 460-482, 1,024
-# runs 445, 2,048 runs 474); accelerators want wide batches.
-MAX_LANES = {"cpu": 512}
+# per batch ~2.4x faster than 16,384 with attribution), while wider ones spread the per-step
+# overhead. With the fused Tsit5 step (DPN, one year, no attribution, N = 4,096, batches
+# ordered by stiffness, 2026-11-27): 256 runs 945 subjects/s, 512 runs 1,000-1,022, 1,024
+# runs 1,242-1,429, 2,048 runs 1,203-1,292, 4,096 runs 1,330. Accelerators want wide batches.
+MAX_LANES = {"cpu": 1024}
 MAX_LANES_ACCELERATOR = 262_144
 ENGINE_RTOL = 1e-6
 ENGINE_ATOL = 1e-8
