@@ -4,14 +4,15 @@ machine's CPU, in one run.
 The scenario is :mod:`throughput`'s (virtual DPN patients, one-year aerobic programme,
 exercise and sedentary run per subject, every subject on the shipped MAP values). The
 baseline is the engine forced onto the host CPU (``JAX_PLATFORMS=cpu``, a subprocess, chunks
-of 1,000 subjects as on a CPU by default). On the accelerator, the issue's targets first: N =
-100,000 in one chunk (one compiled batch), N = 1,000,000 in chunks of 100,000 (no new compile)
-and in the default chunking (chunks of 8 stiffness-ordered batches), then exact attribution
-(both views) at N = 1,000, 10,000 and, when the rate at 10,000 says it fits the budget,
-100,000, then the default 16 posterior draws at N = 100,000. Each ratio is accelerator
-subjects/s over CPU subjects/s from the same run; the benefit of the first 50 subjects is
-compared between the two backends. Stages run in that order while ``--budget-s`` lasts; the
-JSON is rewritten after each stage, so a run cut short keeps what it measured.
+of 1,000 subjects as on a CPU by default; ``--no-cpu`` skips it). On the accelerator, the
+issue's targets first, in this order: N = 100,000 in one chunk (one compiled batch); N =
+1,000,000 in chunks of 100,000 (no new compile); exact attribution (both views) at N =
+1,000, 10,000 and 100,000; N = 1,000,000 in the default chunking (chunks of 8
+stiffness-ordered batches); N = 100,000 with the default 16 posterior draws. A stage whose
+time, predicted from an earlier stage's rate, exceeds what is left of ``--budget-s`` is
+skipped and listed. Each ratio is accelerator subjects/s over CPU subjects/s from the same
+run; the benefits of the first 50 subjects are compared between the two backends. The JSON
+is rewritten after each stage, so a run cut short keeps what it measured.
 
     python benchmarks/gpu_throughput.py [out.json] [--budget-s 420] [--smoke] [--no-cpu]
 
