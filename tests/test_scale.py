@@ -8,6 +8,7 @@ import sys
 from functools import partial
 
 import cloudpickle
+import jax
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -167,32 +168,55 @@ def test_trial_patients_the_explicit_solver_fails_are_recovered(monkeypatch):
 
 # -- the steady start on an accelerator ----------------------------------------------------------
 
-def test_fallback_width_is_8_on_a_cpu_and_one_call_on_an_accelerator():
-    assert stiffness.fallback_width(600, "cpu") == 8
-    assert [stiffness.fallback_width(n, "gpu") for n in (1, 8, 9, 33, 600)] == [
+def test_call_widths_follow_the_count_on_a_cpu_and_take_all_in_one_call_on_an_accelerator():
+    assert [stiffness.call_width(n, "cpu") for n in (1, 9, 100, 600)] == [8, 16, 128, 512]
+    assert [stiffness.call_width(n, "gpu") for n in (1, 8, 9, 33, 600)] == [
         8, 8, 32, 128, 2048]
 
 
-def test_steady_starts_are_the_same_in_one_fallback_call_as_8_at_a_time(monkeypatch):
-    """An accelerator's one continuation call (padded) gives the same initial states and
-    codes as a CPU's calls of 8: Newton is cut to 2 iterations so most runs need it."""
-    config = CohortConfig("dpn", "aerobic-moderate", n=24, seed=3, attribution=False)
+@pytest.fixture(scope="module")
+def dpn_start():
+    config = CohortConfig("dpn", "aerobic-moderate", n=48, seed=3, attribution=False)
     plan = engine._plan(config, None)
-    inputs = engine.cohort_inputs(plan.prepared, engine._subjects(plan, np.arange(config.n)))
+    inputs = jax.tree_util.tree_map(np.asarray, engine.cohort_inputs(
+        plan.prepared, engine._subjects(plan, np.arange(config.n))))
+    return plan, inputs
+
+
+def test_the_staged_start_is_one_newton_of_32_iterations_then_the_continuation(dpn_start):
+    """Newton for 12 iterations, resumed for the runs not converged, then the continuation,
+    gives the states and codes of the unstaged start (:func:`solve.newton` for 32
+    iterations, then the continuation), run for run."""
+    plan, inputs = dpn_start
+    t0 = jax.numpy.asarray(plan.prepared.t0)
+    staged, codes = stiffness.start_states(plan.model, True, inputs, t0)
+    one = lambda inp: solve_module.initial_state(plan.model, inp, t0, True)  # noqa: E731
+    reference, ref_codes = (np.asarray(a) for a in jax.jit(jax.vmap(one))(inputs))
+    assert np.array_equal(codes, ref_codes) and not codes.any()
+    np.testing.assert_allclose(staged, reference, rtol=1e-9, atol=1e-12)
+
+
+def test_later_stages_give_the_same_states_in_one_call_as_8_at_a_time(monkeypatch, dpn_start):
+    """An accelerator's one call per stage (padded) gives the same initial states and codes
+    as calls of 8: Newton is cut to 2 + 1 iterations so that most runs need the later
+    stages."""
+    plan, inputs = dpn_start
     calls = []
     take = stiffness.take
     monkeypatch.setattr(stiffness, "take", lambda tree, idx: calls.append(len(idx))
                         or take(tree, idx))
-    monkeypatch.setattr(stiffness, "START_NEWTON_STEPS", 2)
+    monkeypatch.setattr(stiffness, "FIRST_NEWTON_STEPS", 2)
+    monkeypatch.setattr(stiffness, "START_NEWTON_STEPS", 3)
     stiffness._start_programs.cache_clear()
     try:
-        cpu = stiffness.start_states(plan.model, True, inputs, plan.prepared.t0)
-        cpu_calls, calls[:] = list(calls), []
-        monkeypatch.setattr(stiffness, "FALLBACK_WIDTH", {})  # the accelerator's rule
+        monkeypatch.setattr(stiffness, "CALL_WIDTHS", {"cpu": (8, 2, 8)})
+        eights = stiffness.start_states(plan.model, True, inputs, plan.prepared.t0)
+        eight_calls, calls[:] = list(calls), []
+        monkeypatch.setattr(stiffness, "CALL_WIDTHS", {"cpu": (8, 4, None)})
         one = stiffness.start_states(plan.model, True, inputs, plan.prepared.t0)
     finally:
         stiffness._start_programs.cache_clear()
-    assert len(cpu_calls) >= 2 and set(cpu_calls) == {8}
-    assert len(calls) == 1 and calls[0] in (8 * len(cpu_calls), 32)  # 24 subjects: <= 32
-    assert np.array_equal(cpu[1], one[1]) and not cpu[1].any()
-    np.testing.assert_allclose(one[0], cpu[0], rtol=1e-12, atol=1e-14)
+    assert len(eight_calls) >= 4 and set(eight_calls) == {8}
+    assert len(calls) == 2 and set(calls) <= {8, 32, 128}  # one call per later stage
+    assert np.array_equal(eights[1], one[1]) and not one[1].any()
+    np.testing.assert_allclose(one[0], eights[0], rtol=1e-12, atol=1e-14)

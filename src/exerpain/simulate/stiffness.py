@@ -24,32 +24,44 @@ from functools import lru_cache
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax import Array
 
 from exerpain.model.registry import Model
 from exerpain.simulate.solve import newton, relax, take
 
 START_NEWTON_STEPS = 32  # Newton iterations from health before the continuation takes over
-# Runs per compiled continuation batch. On a CPU a batch costs its width, so the few runs
-# that need the continuation go 8 at a time. On an accelerator a batch costs its number of
-# iterations (up to 60 + 64, sequential), nearly whatever its width: 8 at a time, a chunk of
-# 100,000 DPN subjects took 30.2 s on an H100, and 2.84 s with all of a chunk's in one call
-# (2026-11-27), padded to the next of a few fixed widths (8, 32, 128, ...: one compile per
-# width).
-FALLBACK_WIDTH = {"cpu": 8}
-FALLBACK_WIDTHS_ACCELERATOR = (8, 4)  # the smallest width, and the factor between widths
+# Of those, every run of a batch does the first FIRST_NEWTON_STEPS; the runs not converged
+# by then go on in a call of their own. Under vmap a batch iterates as long as its slowest
+# run: DPN, 4,096 subjects, iterations to converge: median 10, 90th percentile 14, 99th 20,
+# largest 37, 15 not converging; so one batch of 32 iterations did 3x the median's work.
+FIRST_NEWTON_STEPS = 12
+# Runs per compiled call of the later stages (Newton resumed; the continuation): the
+# smallest width, the factor between widths, the largest (None: all in one call). On a CPU a
+# call costs its width, so widths follow the count closely (8, 16, 32, ... up to 512 runs).
+# On an accelerator a call costs its number of iterations (up to 60 + 64 for the
+# continuation, sequential), nearly whatever its width: 8 at a time, a chunk of 100,000 DPN
+# subjects took 30.2 s on an H100, and 2.84 s with all of a chunk's in one call
+# (2026-11-27), padded to one of a few widths (8, 32, 128, ...: one compile per width).
+CALL_WIDTHS = {"cpu": (8, 2, 512), "accelerator": (8, 4, None)}
 
 
 @lru_cache(maxsize=16)
 def _start_programs(model: Model, steady: bool):
-    """Compiled: Newton from health for a batch; the continuation fallback for a few runs;
-    the Jacobians at the start."""
+    """Compiled: Newton from health for a batch (:data:`FIRST_NEWTON_STEPS`); Newton
+    resumed from a guess (the rest of :data:`START_NEWTON_STEPS`); the continuation
+    fallback; the Jacobians at the start."""
 
     def first(inputs, t0):
         healthy = jax.vmap(lambda inp: model.healthy_state(inp.params))(inputs)
         if not steady:
             return healthy, jnp.ones(len(healthy), dtype=bool)
         return jax.vmap(lambda inp, y: newton(model, inp, t0, y,
-                                              max_steps=START_NEWTON_STEPS))(inputs, healthy)
+                                              max_steps=FIRST_NEWTON_STEPS))(inputs, healthy)
+
+    def resume(inputs, t0, guess):
+        return jax.vmap(lambda inp, y: newton(
+            model, inp, t0, y, max_steps=START_NEWTON_STEPS - FIRST_NEWTON_STEPS))(inputs,
+                                                                                   guess)
 
     def fallback(inputs, t0):
         def one(inp):
@@ -61,19 +73,30 @@ def _start_programs(model: Model, steady: bool):
         return jax.vmap(lambda inp, y: jax.jacfwd(
             lambda x: model.vector_field(t_probe, x, inp))(y))(inputs, y0)
 
-    return jax.jit(first), jax.jit(fallback), jax.jit(jacobians)
+    return jax.jit(first), jax.jit(resume), jax.jit(fallback), jax.jit(jacobians)
 
 
-def fallback_width(n_bad: int, backend: str | None = None) -> int:
-    """Runs per continuation call for ``n_bad`` runs that need it: :data:`FALLBACK_WIDTH` on
-    a CPU; on an accelerator the smallest of 8, 32, 128, ... that holds them all."""
+def call_width(n: int, backend: str | None = None) -> int:
+    """Runs per call for ``n`` runs of a later stage of the start (:data:`CALL_WIDTHS`)."""
     backend = backend or jax.default_backend()
-    if backend in FALLBACK_WIDTH:
-        return FALLBACK_WIDTH[backend]
-    width, growth = FALLBACK_WIDTHS_ACCELERATOR
-    while width < n_bad:
+    smallest, growth, largest = CALL_WIDTHS["cpu" if backend == "cpu" else "accelerator"]
+    width = smallest
+    while width < n and (largest is None or width < largest):
         width *= growth
     return width
+
+
+def _stage(program, runs: np.ndarray, inputs, t0: Array, y0: np.ndarray, ok: np.ndarray,
+           guess: np.ndarray | None = None) -> None:
+    """``program`` (``(inputs, t0[, guess]) -> (root, converged)``) for the ``runs``, in
+    calls of :func:`call_width`; their roots and convergence written into ``y0``, ``ok``."""
+    width = call_width(len(runs))
+    for i in range(0, len(runs), width):
+        idx = runs[i:i + width]
+        padded = np.concatenate([idx, np.full(width - len(idx), idx[0])])
+        extra = () if guess is None else (guess[padded],)
+        root, again = program(take(inputs, padded), t0, *extra)
+        y0[idx], ok[idx] = np.asarray(root)[: len(idx)], np.asarray(again)[: len(idx)]
 
 
 def start_states(model: Model, steady: bool, inputs, t0: float
@@ -81,22 +104,21 @@ def start_states(model: Model, steady: bool, inputs, t0: float
     """Each run's initial state and its failure code (0 = ok): health, or (``steady``) the
     untreated condition's steady state, as :func:`exerpain.simulate.solve.initial_state`
     finds it (Newton's method from health; where it fails, a pseudo-transient continuation
-    and Newton from its end), but with the continuation run only for the runs that need it
-    (:func:`fallback_width` at a time) and at most :data:`START_NEWTON_STEPS` Newton
-    iterations before it: under ``vmap`` every run of a batch iterates as long as its
-    slowest, and the one run in some hundreds whose Newton diverges (DPN: 4 of 1,024,
-    stopped at 64 iterations where the others
-need 6-24) made the whole batch iterate 64 times and then relax."""
-    first, fallback, jacobians = _start_programs(model, steady)
+    and Newton from its end), in stages so that no run iterates for the slowest of its batch
+    (under ``vmap`` every run of a batch iterates as long as its slowest): Newton for
+    :data:`FIRST_NEWTON_STEPS` iterations for all; resumed, up to
+    :data:`START_NEWTON_STEPS` in all, for the runs not yet converged; the continuation
+    only for the runs whose Newton failed (DPN: about 4 in 1,024, which stopped at 64
+    iterations where the others need 6-24, and made their whole batch iterate 64 times and
+    then relax). Newton's iterate depends on the last one only, so a resumed run takes the
+    steps it would have taken (its convergence test restarts: one or two more). A run's
+    result does not depend on the runs that share its calls."""
+    first, resume, fallback, _ = _start_programs(model, steady)
     t0 = jnp.asarray(t0, dtype=float)
     y0, ok = (np.array(a) for a in first(inputs, t0))
-    bad = np.flatnonzero(~ok)
-    width = fallback_width(len(bad))
-    for i in range(0, len(bad), width):
-        idx = bad[i:i + width]
-        padded = np.concatenate([idx, np.full(width - len(idx), idx[0])])
-        root, again = fallback(take(inputs, padded), t0)
-        y0[idx], ok[idx] = np.asarray(root)[: len(idx)], np.asarray(again)[: len(idx)]
+    if steady:
+        _stage(resume, np.flatnonzero(~ok), inputs, t0, y0, ok, guess=y0.copy())
+    _stage(fallback, np.flatnonzero(~ok), inputs, t0, y0, ok)
     return y0, np.where(ok, 0, 1)
 
 
@@ -107,7 +129,7 @@ def batches(model: Model, steady: bool, inputs, y0: np.ndarray, t_probe: float, 
     in the given order, with no Jacobian computed, when all the runs fit in one."""
     if len(y0) <= size:
         return [np.arange(len(y0))]
-    jacobians = _start_programs(model, steady)[2]
+    jacobians = _start_programs(model, steady)[3]
     jac = np.asarray(jacobians(inputs, jnp.asarray(y0), jnp.asarray(t_probe, dtype=float)))
     return batches_by_stiffness(spectral_radius(jac), size)
 
