@@ -104,7 +104,7 @@ def start_states(model: Model, steady: bool, inputs, t0: float
     """Each run's initial state and its failure code (0 = ok): health, or (``steady``) the
     untreated condition's steady state, as :func:`exerpain.simulate.solve.initial_state`
     finds it (Newton's method from health; where it fails, a pseudo-transient continuation
-    and Newton from its end), in stages so that no run iterates for the slowest of its batch
+    and Newton from its end), in stages so that most runs stop iterating when they converge
     (under ``vmap`` every run of a batch iterates as long as its slowest): Newton for
     :data:`FIRST_NEWTON_STEPS` iterations for all; resumed, up to
     :data:`START_NEWTON_STEPS` in all, for the runs not yet converged; the continuation
