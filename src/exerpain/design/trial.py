@@ -48,7 +48,6 @@ from exerpain.model.readouts import nrs
 from exerpain.model.registry import Model, ModelInputs
 from exerpain.population.sampling import sample_subjects
 from exerpain.precision import float64
-from exerpain.simulate import solve as solve_module
 from exerpain.simulate.distribute import check_dask, map_chunks, worker_plan
 from exerpain.simulate.engine import broadcast, check_seed, subject_base
 from exerpain.simulate.scenario import Prepared, Scenario
@@ -59,6 +58,8 @@ from exerpain.simulate.solve import (
     STIFF,
     batched_initial_state,
     integrate_run,
+    max_steps_for,
+    padded_slices,
     stack_trees,
 )
 
@@ -122,10 +123,6 @@ def _observe_nrs(model: Model):
     return one
 
 
-def _max_steps(method: str) -> int:
-    return solve_module.EXPLICIT_MAX_STEPS if method == EXPLICIT else MAX_STEPS
-
-
 @lru_cache(maxsize=8)
 def _screen_solver(model: Model, steady: bool, n_save: int, method: str = EXPLICIT,
                    max_steps: int = MAX_STEPS):
@@ -169,9 +166,7 @@ def _in_lanes(fn: Callable, n: int, *batched, shared=(), lanes: int | None = Non
     row), so one compiled program serves every call; results concatenated."""
     lanes = lanes or _lanes()
     outs = []
-    for first in range(0, n, lanes):
-        idx = np.arange(first, min(first + lanes, n))
-        pad = np.concatenate([idx, np.full(lanes - len(idx), idx[0])])
+    for idx, pad in padded_slices(np.arange(n), lanes):
         args = [jax.tree_util.tree_map(lambda x, pad=pad: x[pad], b) for b in batched]
         res = fn(*args, *shared)
         kept = len(idx)
@@ -187,12 +182,12 @@ def _solve_in_lanes(solver_for: Callable[[str, int], Callable], n: int, *batched
     """:func:`_in_lanes` with Tsit5 (``solver_for(method, max_steps)`` gives the compiled
     solver, whose last result is the failure code), then the runs that failed again with the
     stiff Kvaerno5, :data:`RETRY_LANES` at a time, before they are reported failed."""
-    out = [np.array(r) for r in _in_lanes(solver_for(EXPLICIT, _max_steps(EXPLICIT)), n,
+    out = [np.array(r) for r in _in_lanes(solver_for(EXPLICIT, max_steps_for(EXPLICIT)), n,
                                           *batched, shared=shared)]
     failed = np.flatnonzero(out[-1] != 0)
     if len(failed):
         subset = [jax.tree_util.tree_map(lambda x: np.asarray(x)[failed], b) for b in batched]
-        again = _in_lanes(solver_for(STIFF, _max_steps(STIFF)), len(failed), *subset,
+        again = _in_lanes(solver_for(STIFF, max_steps_for(STIFF)), len(failed), *subset,
                           shared=shared, lanes=RETRY_LANES)
         for values, retried in zip(out, again, strict=True):
             values[failed] = retried

@@ -73,7 +73,6 @@ from exerpain.population.covariates import SEX_FRACTIONS
 from exerpain.population.genotypes import VARIANT_NAMES
 from exerpain.population.sampling import sample_subjects
 from exerpain.precision import float64
-from exerpain.simulate import solve as solve_module
 from exerpain.simulate.distribute import check_dask, map_chunks, worker_plan
 from exerpain.simulate.pathway import PATHWAY_RUN_WEIGHT, PathwaySystem, state_masks
 from exerpain.simulate.scenario import Scenario
@@ -83,7 +82,9 @@ from exerpain.simulate.solve import (
     MAX_STEPS,
     STIFF,
     integrate_run,
+    max_steps_for,
     observer,
+    padded_slices,
     take,
 )
 from exerpain.simulate.stiffness import batches, start_states
@@ -532,9 +533,8 @@ class _CohortPlan:
 
     def solver(self, method: str) -> Callable:
         """The compiled cohort solver with integrator ``method``."""
-        max_steps = solve_module.EXPLICIT_MAX_STEPS if method == FUSED else MAX_STEPS
         return _cohort_solver(self.model, self.prepared.kind, self.readout, ENGINE_RTOL,
-                              ENGINE_ATOL, self.att.views, method, max_steps)
+                              ENGINE_ATOL, self.att.views, method, max_steps_for(method))
 
     def padded(self) -> int:
         """Subjects per chunk with padding: a whole number of batches."""
@@ -610,9 +610,7 @@ def _solve_subjects(solver: Callable[[str], Callable], model: Model, steady: boo
     codes = codes[:n]
     retried = np.zeros(n, dtype=bool)
     failed = np.flatnonzero(codes != 0)
-    for start in range(0, len(failed), RETRY_WIDTH):
-        idx = failed[start:start + RETRY_WIDTH]
-        padded = np.concatenate([idx, np.full(RETRY_WIDTH - len(idx), idx[0])])
+    for idx, padded in padded_slices(failed, RETRY_WIDTH):
         again, again_codes = _solve_chunk(solver(STIFF), att, take(inputs, padded), y0[padded],
                                           code0[padded], frame, t_split, t_end, len(idx))
         for view, values in again.items():

@@ -292,7 +292,21 @@ def take(tree, index: np.ndarray):
     return jax.tree_util.tree_map(lambda x: x[index], tree)
 
 
+def padded_slices(runs: np.ndarray, width: int):
+    """``(idx, padded)`` for ``runs`` in slices of ``width``, the last padded with its first
+    run, so that one compiled shape serves every call."""
+    for first in range(0, len(runs), width):
+        idx = runs[first:first + width]
+        yield idx, np.concatenate([idx, np.full(width - len(idx), idx[0])])
+
+
 EXPLICIT_MAX_STEPS = MAX_STEPS  # steps the explicit first pass may take (tests lower it)
+
+
+def max_steps_for(method: str) -> int:
+    """Steps a solve with ``method`` may take: :data:`EXPLICIT_MAX_STEPS` for the explicit
+    first pass (Tsit5, fused or not), :data:`MAX_STEPS` for the stiff retry."""
+    return EXPLICIT_MAX_STEPS if method in (EXPLICIT, FUSED) else MAX_STEPS
 
 
 @float64
@@ -313,7 +327,7 @@ def solve(prepared: Sequence[Prepared], model: Model | None = None, rtol: float 
     inputs = stack_trees([p.inputs for p in prepared])
     t0 = jnp.asarray([p.t0 for p in prepared])
     jumps = jnp.asarray(np.stack([p.jump_ts for p in prepared]))
-    fn = _compiled(model, n_days, kind, steady, rtol, atol, EXPLICIT, EXPLICIT_MAX_STEPS)
+    fn = _compiled(model, n_days, kind, steady, rtol, atol, EXPLICIT, max_steps_for(EXPLICIT))
     ys, obs, code = fn(inputs, t0, jumps)
     ys, code = np.array(ys), np.array(code)  # writable copies: failed runs are replaced
     obs = {k: np.array(v) for k, v in obs.items()}

@@ -27,7 +27,7 @@ import numpy as np
 from jax import Array
 
 from exerpain.model.registry import Model
-from exerpain.simulate.solve import newton, relax, take
+from exerpain.simulate.solve import newton, padded_slices, relax, take
 
 START_NEWTON_STEPS = 32  # Newton iterations from health before the continuation takes over
 # Of those, every run of a batch does the first FIRST_NEWTON_STEPS; the runs not converged
@@ -90,10 +90,7 @@ def _stage(program, runs: np.ndarray, inputs, t0: Array, y0: np.ndarray, ok: np.
            guess: np.ndarray | None = None) -> None:
     """``program`` (``(inputs, t0[, guess]) -> (root, converged)``) for the ``runs``, in
     calls of :func:`call_width`; their roots and convergence written into ``y0``, ``ok``."""
-    width = call_width(len(runs))
-    for i in range(0, len(runs), width):
-        idx = runs[i:i + width]
-        padded = np.concatenate([idx, np.full(width - len(idx), idx[0])])
+    for idx, padded in padded_slices(runs, call_width(len(runs))):
         extra = () if guess is None else (guess[padded],)
         root, again = program(take(inputs, padded), t0, *extra)
         y0[idx], ok[idx] = np.asarray(root)[: len(idx)], np.asarray(again)[: len(idx)]
