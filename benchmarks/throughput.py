@@ -4,8 +4,10 @@ scipy's ``solve_ivp``.
 For N = 100, 1,000 and 10,000 virtual DPN patients on a one-year aerobic programme (exercise
 and sedentary run per subject, no attribution), reports subject-years per second with
 compile time apart (first call minus a second, warm call), and the same for exact attribution
-(256 coalitions): the entry view alone at N = 100 and both views (256 + 254 coalitions) at
-N = 64. The scipy baseline (LSODA, same tolerances, vector field
+(256 coalitions): the entry view alone and both views (256 + 254 coalitions), each solved
+as one coalition-factored system per subject (the default) and, in the same run, one run
+per coalition (``factored=False``, the engine before the factored solve): their ratio is
+the factored solve's speedup. The scipy baseline (LSODA, same tolerances, vector field
 compiled once) integrates both runs of the first 50 subjects; its cost per subject does not
 depend on N, so the ratio at each N is engine throughput / scipy throughput. Agreement of
 the benefit between the two on those 50 subjects is reported. These runs put every subject
@@ -66,7 +68,8 @@ def engine_run(n: int, attribution: bool, posterior_draws: int = 0, warm_only: b
     first_s = run_s if first is None else first.summary["runtime_s"]
     years = n * DAYS / 365.25
     views = ("entry + pathway" if pathway else "entry") if attribution else "none"
-    return {"n": n, "attribution": attribution, "views": views, "first_call_s": first_s,
+    return {"n": n, "attribution": attribution, "views": views,
+            "factored": attribution and config.factored, "first_call_s": first_s,
             "compile_s": max(first_s - run_s, 0.0), "run_s": run_s,
             "subjects_per_s": n / run_s, "subject_years_per_s": years / run_s,
             "posterior_draws": posterior_draws,
@@ -113,8 +116,11 @@ def main() -> None:
     sizes = (100, 1000) if quick else (100, 1000, 10_000)
     scipy = scipy_loop(model)
     rows = [engine_run(n, attribution=False) for n in sizes]
-    rows.append(engine_run(32 if quick else 100, attribution=True, pathway=False))
-    rows.append(engine_run(16 if quick else 64, attribution=True))
+    attributed = {}
+    for pathway, n in ((False, 32 if quick else 200), (True, 16 if quick else 128)):
+        for factored in (True, False):
+            rows.append(engine_run(n, attribution=True, pathway=pathway, factored=factored))
+            attributed[(pathway, factored)] = rows[-1]["subjects_per_s"]
     # the default cohort (16 posterior draws): lost subjects and speed, no scipy comparison
     default = engine_run(sizes[-1], attribution=False, posterior_draws=16)
     for row in rows:
@@ -134,6 +140,10 @@ def main() -> None:
         "scipy_lsoda_loop": scipy,
         "engine": rows,
         "engine_default_posterior_draws": default,
+        "factored_attribution_speedup": {
+            ("both views" if pathway else "entry view"):
+                attributed[(pathway, True)] / attributed[(pathway, False)]
+            for pathway in (False, True)},
         "note": "attribution rows solve 256 coalitions per subject (exact Shapley; with the "
                 "pathway view 254 more, of twice the states); their speedup compares "
                 "subjects/s with attribution to scipy subjects/s with two runs (exercise, "

@@ -149,13 +149,20 @@ class Model:
 
     # -- dynamics -----------------------------------------------------------------------
     def context(self, t: Array, y: Array, inputs: ModelInputs):
+        """The :class:`~exerpain.model.mechanisms.base.Context` of state vector ``y``."""
+        return self.context_of(t, self.unpack(y), inputs)
+
+    def context_of(self, t: Array, state: dict[str, Array], inputs: ModelInputs,
+                   pain: dict[str, Array] | None = None):
+        """The context of the states ``{qualified name: value}``, with the site pain
+        factors ``pain`` (``{site: product}``; computed from ``state`` when ``None``)."""
         from exerpain.model.mechanisms.base import PAIN_SITES, Context
         from exerpain.model.pharmacology import effective_targets
         from exerpain.model.protocols import exercise_signals, exercise_weights
 
         c = Context(
             t=t,
-            state=self.unpack(y),
+            state=state,
             params=inputs.params,
             targets=effective_targets(t, inputs.targets, inputs.dosing),
             exercise=exercise_signals(t, inputs.exercise, inputs.params["exercise"]),
@@ -163,21 +170,25 @@ class Model:
             ablation=inputs.ablation,
             condition=inputs.condition,
         )
-        pain = {site: jnp.asarray(1.0) for site in PAIN_SITES}
-        for m in self.mechanisms:
-            for site, factor in m.pain_factors(c).items():
-                pain[site] = pain[site] * factor
+        if pain is None:
+            pain = {site: jnp.asarray(1.0) for site in PAIN_SITES}
+            for m in self.mechanisms:
+                for site, factor in m.pain_factors(c).items():
+                    pain[site] = pain[site] * factor
         c.pain = pain
         return c
 
     def vector_field(self, t: Array, y: Array, inputs: ModelInputs) -> Array:
         """dy/dt (per day) of the composed model."""
-        c = self.context(t, y, inputs)
+        return jnp.stack(self.derivatives(self.context(t, y, inputs)))
+
+    def derivatives(self, c, mechanisms: Sequence[Mechanism] | None = None) -> list[Array]:
+        """d/dt (per day) of the states of ``mechanisms`` (default: all), in state order."""
         out = []
-        for m in self.mechanisms:
+        for m in self.mechanisms if mechanisms is None else mechanisms:
             d = m.derivatives(c) if m.states else {}
             out += [d[s.name] for s in m.states]
-        return jnp.stack(out)
+        return out
 
     def nociceptive_drive(self, t: Array, y: Array, inputs: ModelInputs) -> dict[str, Array]:
         """Site products and their total ``N`` (dimensionless, 1 in health)."""

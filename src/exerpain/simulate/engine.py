@@ -74,6 +74,7 @@ from exerpain.population.genotypes import VARIANT_NAMES
 from exerpain.population.sampling import sample_subjects
 from exerpain.precision import float64
 from exerpain.simulate.distribute import check_dask, map_chunks, worker_plan
+from exerpain.simulate.factored import Structure, factored_system, model_structure
 from exerpain.simulate.pathway import PATHWAY_RUN_WEIGHT, PathwaySystem, state_masks
 from exerpain.simulate.scenario import Scenario
 from exerpain.simulate.solve import (
@@ -132,7 +133,10 @@ class CohortConfig:
     stop_day: float | None = None
     attribution: bool = True
     attribution_scale: str = "readout"  # or "log_drive" (ATTRIBUTION_SCALES)
-    pathway: bool = True  # the pathway view beside the entry view (~1.7-2x the time, CPU)
+    pathway: bool = True  # the pathway view beside the entry view
+    # exact attribution: every coalition of both views as one coalition-factored system
+    # (simulate/factored.py); False: one run per coalition (the reference it is checked on)
+    factored: bool = True
     memory_gb: float = 2.0
     max_exact: int = 12
     n_permutations: int = 128
@@ -248,18 +252,15 @@ def validate_config(config: CohortConfig) -> None:
 SORT_GROUPS = 8  # compiled batches per chunk, ordered by stiffness (simulate/stiffness.py)
 
 
-def chunk_size_for(config: CohortConfig, n_coalitions: int, n_pathway: int = 0
-                   ) -> tuple[int, int]:
+def chunk_size_for(config: CohortConfig, runs: float) -> tuple[int, int]:
     """``(chunk, batch)``: subjects per chunk (the unit of work, of progress and of a Dask
     task) and per compiled batch (a chunk is solved as ``ceil(chunk / batch)`` batches of
-    similar stiffness, :mod:`exerpain.simulate.stiffness`); ``n_coalitions`` entry-view and
-    ``n_pathway`` pathway-view runs per subject, a pathway run counted as
-    :data:`PATHWAY_RUN_WEIGHT` runs (memory and lanes)."""
-    runs = n_coalitions + PATHWAY_RUN_WEIGHT * n_pathway
+    similar stiffness, :mod:`exerpain.simulate.stiffness`); ``runs``: the work and solver
+    memory of one subject in single runs (:func:`runs_per_subject`)."""
     budget = config.memory_gb * 2**30
     by_memory = int(budget // (BYTES_PER_LANE * runs))
     lanes = MAX_LANES.get(jax.default_backend(), MAX_LANES_ACCELERATOR)
-    largest = max(1, min(by_memory, max(1, lanes // runs), config.n))
+    largest = max(1, min(by_memory, max(1, int(lanes // runs)), config.n))
     if config.chunk_size is not None:
         chunk = max(1, min(config.chunk_size, config.n))
     else:
@@ -267,6 +268,16 @@ def chunk_size_for(config: CohortConfig, n_coalitions: int, n_pathway: int = 0
         # balance the chunks so the padded last one wastes little work
         chunk = math.ceil(config.n / math.ceil(config.n / chunk))
     return chunk, math.ceil(chunk / math.ceil(chunk / largest))
+
+
+def runs_per_subject(model: Model, att: _Attribution) -> float:
+    """One subject's solves in units of one run (memory and lanes): its entry-view runs and
+    :data:`PATHWAY_RUN_WEIGHT` per pathway-view run, or, factored, the factored system's
+    states over the model's."""
+    if att.structure is not None:
+        system = factored_system(model, att.structure, att.players, "pathway" in att.views)
+        return system.size / len(model.state_names)
+    return len(att.masks["entry"]) + PATHWAY_RUN_WEIGHT * len(att.masks.get("pathway", ()))
 
 
 def functional_outputs(model: Model, kind: str) -> tuple[str, ...]:
@@ -326,27 +337,73 @@ def _coalition_run(model: Model, view: str, observe: Callable, outputs: tuple[st
     return {"entry": entry, "pathway": pathway}[view]
 
 
+def _factored_runs(model: Model, structure: Structure, players: tuple[str, ...],
+                   views: tuple[str, ...], observe: Callable, outputs: dict[str, tuple],
+                   rtol: float, atol: float, method: str, max_steps: int) -> Callable:
+    """``(inputs, y_split, t_split, jumps, t_end, full, masks) -> {view: (values, codes)}``:
+    every coalition of ``views`` of one subject from the state at ``t_split``, as one
+    coalition-factored system (:mod:`exerpain.simulate.factored`), in the order and with
+    the outputs of the per-coalition runs (:func:`_coalition_run`). The pathway view's
+    interior coalitions take the entry view's sedentary run, solved with the same steps, as
+    their paired reference."""
+    system = factored_system(model, structure, players, "pathway" in views)
+    mechanisms = model.exercise_mechanisms
+
+    def runs(inputs, y_split, t_split, jumps, t_end, full, masks):
+        zs, code = integrate_run(system, inputs, system.start(y_split), t_split, jumps,
+                                 t_end[None], rtol, atol, method, max_steps, system.norm)
+
+        def observed(ys, acting, names):
+            def one(y, mask):
+                obs = observe(t_end, y, _with_exercise_through(inputs, mechanisms, mask))
+                return {name: obs[name] for name in names}
+            return jax.vmap(one)(ys, acting)
+
+        entry_masks = masks["entry"]
+        entry = observed(system.states(zs[-1], "entry"), entry_masks, outputs["entry"])
+        out = {"entry": (entry, jnp.full(entry_masks.shape[0], code))}
+        if "pathway" in views:
+            n_interior = masks["pathway"].shape[0]
+            mixed = observed(system.states(zs[-1], "pathway"),
+                             jnp.broadcast_to(full, (n_interior, full.shape[0])),
+                             outputs["pathway"])
+            sedentary = {f"{PAIRED}{name}": jnp.broadcast_to(entry[name][0], (n_interior,))
+                         for name in outputs["pathway"]}
+            out["pathway"] = ({**mixed, **sedentary}, jnp.full(n_interior, code))
+        return out
+
+    return runs
+
+
 @lru_cache(maxsize=16)
 def _cohort_solver(model: Model, kind: str, readout: str, rtol: float,
                    atol: float, views: tuple[str, ...] = ("entry",), method: str = FUSED,
-                   max_steps: int = MAX_STEPS):
+                   max_steps: int = MAX_STEPS,
+                   factored: tuple[Structure, tuple[str, ...]] | None = None):
     """``(inputs, y0, code0, t0, jumps, t_split, t_end, full, masks) -> {view: (values,
     codes)}``, from each subject's initial state ``y0`` (and its failure code,
     :func:`exerpain.simulate.stiffness.start_states`), with ``masks = {view:
     (n_coalitions_view, width)}``: per view, the observables of :func:`cohort_outputs` on the
     last day, ``{name: (n, n_coalitions_view)}``, and failure codes ``(n,
     n_coalitions_view)``. Phase 1 (to ``t_split``) is solved once per subject. ``method``,
-    ``max_steps``: the integrator (:data:`exerpain.simulate.solve.METHODS`)."""
+    ``max_steps``: the integrator (:data:`exerpain.simulate.solve.METHODS`). ``factored``:
+    ``(structure, players)`` of an exact plan: phase 2 solves every coalition as one
+    coalition-factored system (:func:`_factored_runs`) instead of one run per coalition."""
     observe = observer(model, kind)
-    runs = {view: _coalition_run(model, view, observe, cohort_outputs(model, kind, readout,
-                                                                       view), rtol, atol,
-                                 method, max_steps)
+    outputs = {view: cohort_outputs(model, kind, readout, view) for view in views}
+    runs = {view: _coalition_run(model, view, observe, outputs[view], rtol, atol, method,
+                                 max_steps)
             for view in views}
+    together = None if factored is None else _factored_runs(
+        model, *factored, views, observe, outputs, rtol, atol, method, max_steps)
 
     def subject(inputs, y0, code_init, t0, jumps, t_split, t_end, full, masks):
         ys, code_start = integrate_run(model, inputs, y0, t0, jumps, t_split[None], rtol, atol,
                                        method, max_steps)
         code_start = jnp.maximum(code_start, code_init)
+        if together is not None:
+            return {view: (values, jnp.maximum(codes, code_start)) for view, (values, codes)
+                    in together(inputs, ys[-1], t_split, jumps, t_end, full, masks).items()}
         out = {}
         for view, run in runs.items():
             values, codes = jax.vmap(
@@ -393,6 +450,8 @@ class _Attribution:
     ``masks``: per view, entry: (C, n_exercise_mechanisms) exercise through the coalition;
     pathway: (C - 2, n_states) free states, for the plan's coalitions other than the full
     and the empty one (``interior``), which are the entry view's runs.
+    ``structure``: the model's dependencies when the coalitions are solved as one factored
+    system (exact plans, ``config.factored``), else ``None``.
     """
 
     plan: CoalitionPlan
@@ -401,9 +460,22 @@ class _Attribution:
     full: np.ndarray
     masks: dict[str, np.ndarray]
     interior: np.ndarray
+    structure: Structure | None = None
+
+    def factored(self, method: str) -> tuple[Structure, tuple[str, ...]] | None:
+        """The solver's ``factored`` argument (:func:`_cohort_solver`) for integrator
+        ``method``: the fused explicit pass solves the factored system; the stiff retry
+        solves each coalition on its own (an implicit step on the factored system would
+        factorise a matrix of its 892 states)."""
+        if self.structure is None or method != FUSED:
+            return None
+        return (self.structure, self.players)
 
 
-def _attribution(config: CohortConfig, model: Model) -> _Attribution:
+def _attribution(config: CohortConfig, model: Model, inputs: ModelInputs | None = None
+                 ) -> _Attribution:
+    """The attribution of ``config``; ``inputs``: one run's solver inputs (their structure
+    gives the model's dependencies, for the factored solve)."""
     players = tuple(m for m in model.exercise_mechanisms if m not in config.ablate)
     if config.attribution:
         plan = plan_for(players, config.max_exact, config.n_permutations, config.seed)
@@ -419,7 +491,11 @@ def _attribution(config: CohortConfig, model: Model) -> _Attribution:
     masks = {"entry": entry}
     if config.attribution and config.pathway and len(interior):
         masks["pathway"] = state_masks(model, players, plan.masks[interior])
-    return _Attribution(plan, players, tuple(masks), entry[plan.full], masks, interior)
+    structure = None
+    if config.attribution and config.factored and plan.exact and inputs is not None:
+        structure = model_structure(model, inputs)
+    return _Attribution(plan, players, tuple(masks), entry[plan.full], masks, interior,
+                        structure)
 
 
 def attribution_value(scale: str, readout: str, outputs: dict[str, np.ndarray],
@@ -534,7 +610,8 @@ class _CohortPlan:
     def solver(self, method: str) -> Callable:
         """The compiled cohort solver with integrator ``method``."""
         return _cohort_solver(self.model, self.prepared.kind, self.readout, ENGINE_RTOL,
-                              ENGINE_ATOL, self.att.views, method, max_steps_for(method))
+                              ENGINE_ATOL, self.att.views, method, max_steps_for(method),
+                              self.att.factored(method))
 
     def padded(self) -> int:
         """Subjects per chunk with padding: a whole number of batches."""
@@ -550,9 +627,8 @@ def _plan(config: CohortConfig, model: Model | None) -> _CohortPlan:
     prepared = scenario.build(model)
     condition = scenario.resolved_condition()
     readout = PRIMARY_READOUT[prepared.kind]
-    att = _attribution(config, model)
-    chunk, batch = chunk_size_for(config, len(att.masks["entry"]),
-                                  len(att.masks.get("pathway", ())))
+    att = _attribution(config, model, prepared.inputs)
+    chunk, batch = chunk_size_for(config, runs_per_subject(model, att))
     overrides = scenario.params or {}
     defaults = apply_overrides(model.default_params(), overrides)
     base_params = condition.apply(defaults)
@@ -947,11 +1023,13 @@ def attribute(model: Model, inputs: ModelInputs, t0: float, jump_ts: np.ndarray,
     the cohort engine's coalition plan and solver (``config``: players, views, exactness;
     its ``n`` is ignored). Returns the players, per view solved the Shapley values
     (n, players), NaN for a failed run, and each run's failure code."""
-    att = _attribution(config, model)
+    att = _attribution(config, model, jax.tree_util.tree_map(lambda x: np.asarray(x)[0],
+                                                             inputs))
 
     def solver(method: str) -> Callable:
         return _cohort_solver(model, "human", PRIMARY_READOUT["human"], ENGINE_RTOL,
-                              ENGINE_ATOL, att.views, method)
+                              ENGINE_ATOL, att.views, method, max_steps_for(method),
+                              att.factored(method))
 
     n = len(jax.tree_util.tree_leaves(inputs.params)[0])
     frame = _Clock(t0=t0, jump_ts=jump_ts)

@@ -51,15 +51,21 @@ def _stages(field: Callable, t: Array, y: Array, h: Array, k0: Array, args
     return yi, error, ks[-1]
 
 
+def rms_norm(ratio: Array) -> Array:
+    """Root mean square of the scaled error (diffrax's default norm)."""
+    return jnp.sqrt(jnp.mean(jnp.square(ratio)))
+
+
 def tsit5_to_end(field: Callable, t0: Array, t1: Array, y0: Array, args, jump_ts: Array,
-                 rtol: float, atol: float, dt0: float, dtmin: float, max_steps: int
-                 ) -> tuple[Array, Array]:
+                 rtol: float, atol: float, dt0: float, dtmin: float, max_steps: int,
+                 norm: Callable[[Array], Array] = rms_norm) -> tuple[Array, Array]:
     """``y(t1)`` of ``dy/dt = field(t, y, args)`` from ``(t0, y0)`` and a code: 0 = reached
     ``t1``, 1 = gave up (a step below ``dtmin``, or more than ``max_steps`` steps, rejected
     ones counted). One run; traceable, vmap it for a batch. ``jump_ts``: times where
     ``field`` jumps (any order; those outside ``(t0, t1)`` are ignored): a step ends at the
     float just below a jump and the next starts at the float just above it, with the
-    derivative evaluated afresh there.
+    derivative evaluated afresh there. ``norm``: of the error over ``atol + rtol |y|``; a
+    step is accepted when it is at most 1.
 
     The segments between jumps are the iterations of an outer loop with a fixed trip count
     (``len(jump_ts) + 1``), each an inner ``while_loop`` of steps, so the derivative is
@@ -78,7 +84,7 @@ def tsit5_to_end(field: Callable, t0: Array, t1: Array, y0: Array, args, jump_ts
         h_step = jnp.where(last, stop - t, h)
         y1, error, k1 = _stages(field, t, y, h_step, k, args)
         scale = atol + rtol * jnp.maximum(jnp.abs(y), jnp.abs(y1))
-        err = jnp.sqrt(jnp.mean(jnp.square(error / scale)))
+        err = norm(error / scale)
         err = jnp.where(jnp.isfinite(err), err, jnp.inf)
         accept = err <= 1.0
         factor = jnp.clip(SAFETY * err ** (-1.0 / ERROR_ORDER), FACTOR_MIN, FACTOR_MAX)

@@ -10,7 +10,7 @@ non-finite values) is detected per run and reported, never hidden; other runs ar
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol
@@ -28,7 +28,7 @@ from exerpain.model.function import functional_readouts
 from exerpain.model.readouts import READOUTS
 from exerpain.model.registry import Model, ModelInputs
 from exerpain.precision import float64
-from exerpain.simulate.fused import tsit5_to_end
+from exerpain.simulate.fused import rms_norm, tsit5_to_end
 from exerpain.simulate.scenario import Prepared
 
 RTOL = 1e-8
@@ -63,10 +63,13 @@ class VectorField(Protocol):
 
 def integrate_run(model: VectorField, inputs: ModelInputs | Any, y0: Array, t0: Array,
                   jump_ts: Array, save_ts: Array, rtol: float, atol: float,
-                  method: str = EXPLICIT, max_steps: int = MAX_STEPS) -> tuple[Array, Array]:
+                  method: str = EXPLICIT, max_steps: int = MAX_STEPS,
+                  norm: Callable[[Array], Array] = rms_norm) -> tuple[Array, Array]:
     """Integrate one run from ``(t0, y0)`` to ``save_ts[-1]``; traceable (vmap/jit).
     ``method``: a key of :data:`METHODS` (Tsit5, or the stiff Kvaerno5 of the retry), or
     :data:`FUSED` (Tsit5 with a fused step; one save time, no reverse-mode gradient).
+    ``norm``: the step controller's norm of the scaled error (RMS; the coalition-factored
+    system's is the worst coalition's, :mod:`exerpain.simulate.factored`).
 
     ``inputs`` is passed to ``model.vector_field`` as its last argument.
 
@@ -103,7 +106,7 @@ def integrate_run(model: VectorField, inputs: ModelInputs | Any, y0: Array, t0: 
             raise ValueError(f"method {FUSED!r} saves the last time only")
         y_end, gave_up = tsit5_to_end(field, t0 - offset, save_ts[-1] - offset,
                                       jnp.append(y0, 0.0), inputs, jump_ts - offset, rtol,
-                                      atol, DT0, DTMIN, max_steps)
+                                      atol, DT0, DTMIN, max_steps, norm)
         solver_ok, states = gave_up == 0, y_end[None]
     else:
         sol = diffrax.diffeqsolve(
@@ -112,7 +115,8 @@ def integrate_run(model: VectorField, inputs: ModelInputs | Any, y0: Array, t0: 
             y0=jnp.append(y0, 0.0), args=inputs, saveat=diffrax.SaveAt(ts=save_ts - offset),
             stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol,
                                                       jump_ts=jump_ts - offset,
-                                                      dtmin=DTMIN, force_dtmin=False),
+                                                      dtmin=DTMIN, force_dtmin=False,
+                                                      norm=norm),
             max_steps=max_steps, throw=False,
         )
         solver_ok, states = sol.result == diffrax.RESULTS.successful, sol.ys
