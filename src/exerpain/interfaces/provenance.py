@@ -91,7 +91,12 @@ def solver_settings(kind: str) -> dict:
     return {"library": f"diffrax {metadata.version('diffrax')}", "method": method,
             "step_control": "PID", "rtol": rtol, "atol": atol, "max_steps": solve.MAX_STEPS,
             "dtmin_day": solve.DTMIN, "float": "float64",
-            "retry": "Kvaerno5 (diffrax) for a run the first solve fails"}
+            "retry": "Kvaerno5 (diffrax) for a run the first solve fails",
+            **({} if kind in ("simulate", "trial") else {
+                "exact_attribution": "every coalition of both views as one coalition-factored "
+                                     "system per subject (exerpain.simulate.factored), steps "
+                                     "accepted on the worst coalition's RMS error; the stiff "
+                                     "retry solves each coalition on its own"})}
 
 
 def device() -> str:

@@ -42,14 +42,15 @@ class Dependencies:
     (``model.exercise_mechanisms[k]``), i.e. exercise acts on state i directly through it.
     ``pain_reads[m, j]``: the pain factors of mechanism m (``model.mechanisms[m]``) are
     computed from state j. ``direct[m, j]``: the derivatives of mechanism m read state j
-    when the site pain factors are given (``reads_pain[m]``: and they read those factors).
+    when the site pain factors are given (``reads_pain[m, s]``: and they read the factor
+    of site s, :data:`~exerpain.model.mechanisms.base.PAIN_SITES`).
     """
 
     reads: np.ndarray  # (n_states, n_states) bool
     driven: np.ndarray  # (n_states, n_exercise_mechanisms) bool
     pain_reads: np.ndarray  # (n_mechanisms, n_states) bool: mechanism's pain factors read j
     direct: np.ndarray  # (n_mechanisms, n_states) bool: derivatives read j, pain factors given
-    reads_pain: np.ndarray  # (n_mechanisms,) bool: derivatives read the site pain factors
+    reads_pain: np.ndarray  # (n_mechanisms, n_sites) bool: derivatives read a site's factor
 
     def reach(self) -> np.ndarray:
         """(n_states, n_states) bool: state j is upstream of state i (itself included)."""
@@ -136,11 +137,11 @@ def dependencies(model: Model, inputs: ModelInputs, t: float = 0.0) -> Dependenc
     bits = flow(field)
     per_factor = flow(factors)
     direct = np.zeros((len(model.mechanisms), n), dtype=bool)
-    reads_pain = np.zeros(len(model.mechanisms), dtype=bool)
+    reads_pain = np.zeros((len(model.mechanisms), sites), dtype=bool)
     for i, mechanism in enumerate(model.mechanisms):
         if mechanism.states:
             rows = flow(given_pain(mechanism), sites).any(axis=0)
-            direct[i], reads_pain[i] = rows[:n], rows[n + k:].any()
+            direct[i], reads_pain[i] = rows[:n], rows[n + k:]
     sizes = [len(m.pain_factors(context([jnp.asarray(1.0)] * (n + k))))
              for m in model.mechanisms]
     owner = np.repeat(np.arange(len(sizes)), sizes)

@@ -8,12 +8,15 @@ so it compiles once):
    steady state) to the day exercise starts (nothing before that day depends on the
    coalition), once;
 3. phase 2: from that state, every coalition of each attribution view
-   (:mod:`exerpain.explain.shapley`) is integrated to the last day (``vmap`` over coalitions
-   inside ``vmap`` over subjects, under one ``jit``), saving only the final day: the entry
-   view's coalitions (exercise acts only through the members), then the pathway view's
-   (non-members' states held on the sedentary course, :mod:`exerpain.simulate.pathway`),
-   except its full and empty coalitions, which are the entry view's exercise and sedentary
-   runs;
+   (:mod:`exerpain.explain.shapley`) is integrated to the last day, saving only the final
+   day: the entry view's coalitions (exercise acts only through the members), then the
+   pathway view's (non-members' states held on the sedentary course,
+   :mod:`exerpain.simulate.pathway`), except its full and empty coalitions, which are the
+   entry view's exercise and sedentary runs. An exact plan solves all of them as one
+   coalition-factored system per subject (:mod:`exerpain.simulate.factored`: each mechanism
+   once per pattern of the players that reach it); otherwise (sampled plans, the stiff
+   retry, ``factored=False``) each coalition is a run of its own (``vmap`` over coalitions
+   inside ``vmap`` over subjects, under one ``jit``);
 4. coalition values (on the attribution scale: read-out, or log nociceptive drive) give the
    benefit, Shapley values and priming mechanism of both views, and responder
    status (null where the sedentary deficit from health is below
@@ -108,6 +111,11 @@ BYTES_PER_SUBJECT_RESIDENT = 1_000  # both views' attribution profiles + summary
 # runs 1,242-1,429, 2,048 runs 1,203-1,292, 4,096 runs 1,330. Accelerators want wide batches.
 MAX_LANES = {"cpu": 1024}
 MAX_LANES_ACCELERATOR = 262_144
+# Lanes of one subject's coalition-factored solve (exact attribution): CPU batches of 64
+# subjects. Measured 2026-11-27 (this 2-core CPU; DPN, one year, N = 256): entry view
+# 87 / 104 / 130 / 122 subjects/s at batches of 19 / 37 / 64 / 128, both views 54 / 71 / 75
+# at 19 / 37 / 64.
+FACTORED_LANES = 16
 ENGINE_RTOL = 1e-6
 ENGINE_ATOL = 1e-8
 ATTRIBUTION_SCALES = ("readout", "log_drive")
@@ -252,13 +260,15 @@ def validate_config(config: CohortConfig) -> None:
 SORT_GROUPS = 8  # compiled batches per chunk, ordered by stiffness (simulate/stiffness.py)
 
 
-def chunk_size_for(config: CohortConfig, runs: float) -> tuple[int, int]:
+def chunk_size_for(config: CohortConfig, runs: float, memory_runs: float | None = None
+                   ) -> tuple[int, int]:
     """``(chunk, batch)``: subjects per chunk (the unit of work, of progress and of a Dask
     task) and per compiled batch (a chunk is solved as ``ceil(chunk / batch)`` batches of
-    similar stiffness, :mod:`exerpain.simulate.stiffness`); ``runs``: the work and solver
-    memory of one subject in single runs (:func:`runs_per_subject`)."""
+    similar stiffness, :mod:`exerpain.simulate.stiffness`); ``runs``: one subject's lanes
+    and ``memory_runs`` (default ``runs``) its solver memory, in single runs
+    (:func:`runs_per_subject`)."""
     budget = config.memory_gb * 2**30
-    by_memory = int(budget // (BYTES_PER_LANE * runs))
+    by_memory = int(budget // (BYTES_PER_LANE * (runs if memory_runs is None else memory_runs)))
     lanes = MAX_LANES.get(jax.default_backend(), MAX_LANES_ACCELERATOR)
     largest = max(1, min(by_memory, max(1, int(lanes // runs)), config.n))
     if config.chunk_size is not None:
@@ -270,14 +280,15 @@ def chunk_size_for(config: CohortConfig, runs: float) -> tuple[int, int]:
     return chunk, math.ceil(chunk / math.ceil(chunk / largest))
 
 
-def runs_per_subject(model: Model, att: _Attribution) -> float:
-    """One subject's solves in units of one run (memory and lanes): its entry-view runs and
-    :data:`PATHWAY_RUN_WEIGHT` per pathway-view run, or, factored, the factored system's
-    states over the model's."""
+def runs_per_subject(model: Model, att: _Attribution) -> tuple[float, float]:
+    """One subject's lanes and solver memory in units of one run: its entry-view runs and
+    :data:`PATHWAY_RUN_WEIGHT` per pathway-view run, or, factored, :data:`FACTORED_LANES`
+    lanes and the factored system's states over the model's for memory."""
     if att.structure is not None:
         system = factored_system(model, att.structure, att.players, "pathway" in att.views)
-        return system.size / len(model.state_names)
-    return len(att.masks["entry"]) + PATHWAY_RUN_WEIGHT * len(att.masks.get("pathway", ()))
+        return FACTORED_LANES, system.size / len(model.state_names)
+    runs = len(att.masks["entry"]) + PATHWAY_RUN_WEIGHT * len(att.masks.get("pathway", ()))
+    return runs, runs
 
 
 def functional_outputs(model: Model, kind: str) -> tuple[str, ...]:
@@ -628,7 +639,7 @@ def _plan(config: CohortConfig, model: Model | None) -> _CohortPlan:
     condition = scenario.resolved_condition()
     readout = PRIMARY_READOUT[prepared.kind]
     att = _attribution(config, model, prepared.inputs)
-    chunk, batch = chunk_size_for(config, runs_per_subject(model, att))
+    chunk, batch = chunk_size_for(config, *runs_per_subject(model, att))
     overrides = scenario.params or {}
     defaults = apply_overrides(model.default_params(), overrides)
     base_params = condition.apply(defaults)

@@ -61,7 +61,7 @@ class Structure:
     exercise_reach: tuple[tuple[bool, ...], ...]  # (n_states, n_exercise_mechanisms)
     pain_reads: tuple[tuple[bool, ...], ...]  # (n_mechanisms, n_states)
     direct: tuple[tuple[bool, ...], ...]  # (n_mechanisms, n_states), pain factors given
-    reads_pain: tuple[bool, ...]  # (n_mechanisms,)
+    reads_pain: tuple[tuple[bool, ...], ...]  # (n_mechanisms, n_sites)
 
     @classmethod
     def of(cls, deps: Dependencies) -> Structure:
@@ -69,7 +69,7 @@ class Structure:
             return tuple(tuple(bool(x) for x in row) for row in a)
 
         return cls(rows(deps.reach()), rows(deps.exercise_reach()), rows(deps.pain_reads),
-                   rows(deps.direct), tuple(bool(x) for x in deps.reads_pain))
+                   rows(deps.direct), rows(deps.reads_pain))
 
 
 @dataclass(frozen=True)
@@ -265,13 +265,15 @@ class FactoredSystem:
             factors[(b.family, b.mechanism)] = model.mechanisms[b.mechanism].pain_factors(c)
         out = []
         for i, b in enumerate(self.blocks):
-            pain = {}
-            if self.reads_pain[b.mechanism]:  # site products over the block's patterns
-                pain = {site: jnp.asarray(1.0) for site in PAIN_SITES}
-                for f in self.factor_blocks:
-                    if f.family != b.family:
-                        continue
-                    for site, value in factors[(f.family, f.mechanism)].items():
+            # the products of the sites the block reads, over the block's patterns
+            read = {site for site, r in zip(PAIN_SITES, self.reads_pain[b.mechanism],
+                                            strict=True) if r}
+            pain = {site: jnp.asarray(1.0) for site in read}
+            for f in self.factor_blocks:
+                if f.family != b.family:
+                    continue
+                for site, value in factors[(f.family, f.mechanism)].items():
+                    if site in read:
                         per_copy = {(f.family, f.mechanism): jnp.broadcast_to(
                             value, (f.copies,))}
                         pain[site] = pain[site] * self._in_pattern(per_copy, f, b.bits,
