@@ -80,12 +80,13 @@ def both_ways():
     """A small DPN cohort attributed in both views, factored and one run per coalition."""
     config = dict(condition="dpn", protocol="combined", n=3, seed=2, days=365,
                   posterior_draws=0, chunk_size=3)
-    return tuple(run_cohort(CohortConfig(**config, factored=f)).subjects.to_pandas()
-                 for f in (True, False))
+    return tuple(run_cohort(CohortConfig(**config, factored=f)) for f in (True, False))
 
 
 def test_factored_attribution_agrees_with_one_run_per_coalition(both_ways):
-    factored, separate = both_ways
+    assert [r.summary["attribution"]["solved_as"] for r in both_ways] == [
+        "one coalition-factored system per subject", "one run per coalition"]
+    factored, separate = (r.subjects.to_pandas() for r in both_ways)
     assert (factored["status"] == "ok").all() and (separate["status"] == "ok").all()
     scale = np.abs(separate["benefit"]).max()
     columns = [c for c in separate.columns if "shapley_" in c] + ["benefit",

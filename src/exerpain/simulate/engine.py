@@ -359,6 +359,7 @@ def _factored_runs(model: Model, structure: Structure, players: tuple[str, ...],
     their paired reference."""
     system = factored_system(model, structure, players, "pathway" in views)
     mechanisms = model.exercise_mechanisms
+    empty = int(np.flatnonzero(~system.coalitions["entry"].any(axis=1))[0])
 
     def runs(inputs, y_split, t_split, jumps, t_end, full, masks):
         zs, code = integrate_run(system, inputs, system.start(y_split), t_split, jumps,
@@ -378,7 +379,8 @@ def _factored_runs(model: Model, structure: Structure, players: tuple[str, ...],
             mixed = observed(system.states(zs[-1], "pathway"),
                              jnp.broadcast_to(full, (n_interior, full.shape[0])),
                              outputs["pathway"])
-            sedentary = {f"{PAIRED}{name}": jnp.broadcast_to(entry[name][0], (n_interior,))
+            sedentary = {f"{PAIRED}{name}": jnp.broadcast_to(entry[name][empty],
+                                                              (n_interior,))
                          for name in outputs["pathway"]}
             out["pathway"] = ({**mixed, **sedentary}, jnp.full(n_interior, code))
         return out
@@ -1004,6 +1006,8 @@ def _attribution_summary(config: CohortConfig, att: _Attribution, ok: np.ndarray
         "method": "exact" if plan.exact else f"sampled ({len(plan.before)} permutations)",
         "players": list(players), "coalitions": int(len(plan.masks)),
         "views": list(att.views), "scale": config.attribution_scale,
+        "solved_as": ("one coalition-factored system per subject" if att.structure is not None
+                      else "one run per coalition"),
         "sums_to": "benefit" if config.attribution_scale == "readout" else "log_drive_benefit",
         "share_interval": {
             "method": "percentile bootstrap: a posterior draw, then a cohort of all subjects "
