@@ -13,14 +13,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from exerpain.model.mechanisms.base import (
-    Context,
-    Mechanism,
-    param,
-    positive_power,
-    relax,
-    state,
-)
+from exerpain.model.mechanisms.base import Context, Mechanism, param, relax, state
 from exerpain.model.registry import register
 
 
@@ -48,7 +41,7 @@ class Sensitization(Mechanism):
     def derivatives(self, c: Context) -> dict:
         p = self.p(c)
         drive = c.pain["peripheral"] * c.pain["spinal"] * c.pain["descending"]
-        target = positive_power(jnp.maximum(drive, 1e-6), p["amplification"])
+        target = jnp.maximum(drive, 1e-6) ** p["amplification"]
         return {"central_gain": relax(p["k_sensitization"], target, self.s(c, "central_gain"))}
 
     def pain_factors(self, c: Context) -> dict:
