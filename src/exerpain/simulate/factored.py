@@ -36,7 +36,6 @@ per right-hand side, instead of 256 x 19 = 4,864 and 256 x 10 (entry view).
 from __future__ import annotations
 
 import dataclasses
-import itertools
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -45,6 +44,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import Array
 
+from exerpain.explain.shapley import exact_plan
 from exerpain.model.mechanisms.base import PAIN_SITES
 from exerpain.model.registry import Model, ModelInputs
 from exerpain.model.structure import Dependencies, dependencies
@@ -145,7 +145,7 @@ class FactoredSystem:
         self.player_of = player_of
         column = [exercise.index(p) for p in players]
 
-        families = ("entry", "pathway") if "pathway" in coalitions else ("entry",)
+        families = FAMILIES if "pathway" in coalitions else FAMILIES[:1]
         blocks: list[_Block] = []
         offset = 0
         for family in families:
@@ -325,8 +325,7 @@ def factored_system(model: Model, structure: Structure, players: tuple[str, ...]
     in :func:`exerpain.explain.shapley.exact_plan` order and (``pathway``) the pathway
     view's in the same order less the empty and the full coalition (the entry view's
     sedentary and exercise runs)."""
-    patterns = np.array(list(itertools.product([0, 1], repeat=len(players))),
-                        dtype=bool)[:, ::-1]
+    patterns = exact_plan(players).masks
     interior = patterns[patterns.any(axis=1) & ~patterns.all(axis=1)]
     views = {"entry": patterns, **({"pathway": interior} if pathway else {})}
     return FactoredSystem(model, structure, players, views)
