@@ -28,9 +28,14 @@ browser:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver \
 	  >/dev/null; }
 
+# The suite runs in TEST_WORKERS processes (pytest-xdist), a test file per process at a time,
+# so each file's session fixtures are built once; JAX compiles on one core, so two workers
+# use both of CI's cores. Each worker holds 4-5 GB at its peak.
+TEST_WORKERS ?= 2
+
 test: setup browser
 	$(BIN)/ruff check src tests benchmarks
-	EXERPAIN_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q
+	EXERPAIN_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 fuzz: setup
 	EXERPAIN_FUZZ=fuzz $(BIN)/python -m pytest -q tests/fuzz -p no:cacheprovider --hypothesis-show-statistics

@@ -10,17 +10,30 @@ from functools import cache
 import jax
 import pytest
 
-# Runs, calibrations and compiled code go to a data directory of the test session's own, never
-# the user's (exerpain.datadir).
-os.environ.setdefault("EXERPAIN_DATA_DIR", tempfile.mkdtemp(prefix="exerpain-test-data-"))
-
+from exerpain.compile_cache import enable_compile_cache
 from exerpain.model.registry import Model
 from exerpain.precision import enable_globally
 from exerpain.simulate.pair import PairResult, simulate_pair
 
+# Runs, calibrations and compiled code go to a data directory of the test session's own, never
+# the user's (exerpain.datadir reads it at each call). Under pytest-xdist each worker gets its
+# own: the workers inherit the controller's environment, and two processes must not share
+# one run store.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+if _WORKER:
+    os.environ["EXERPAIN_DATA_DIR"] = tempfile.mkdtemp(prefix=f"exerpain-test-data-{_WORKER}-")
+else:
+    os.environ.setdefault("EXERPAIN_DATA_DIR", tempfile.mkdtemp(prefix="exerpain-test-data-"))
+
+# JAX's persistent compilation cache (exerpain.compile_cache), one folder for the whole
+# session: a program one xdist worker compiled, or one a module compiled before its programs
+# were released (below), is loaded instead of compiled again. Fresh clones start it empty.
+os.environ.setdefault("EXERPAIN_CACHE_DIR", tempfile.mkdtemp(prefix="exerpain-test-jax-cache-"))
+
 # The tests call internals (the vector field, integrate_run) that assume float64; importing
-# exerpain no longer switches it on (tests/test_precision.py checks that in a fresh process).
+# exerpain does not switch it on (tests/test_reliability.py checks that in a fresh process).
 enable_globally()
+enable_compile_cache()
 
 
 # Every compiled XLA program holds memory mappings; a whole test session compiles hundreds of
