@@ -265,24 +265,32 @@ class FactoredSystem:
             factors[(b.family, b.mechanism)] = model.mechanisms[b.mechanism].pain_factors(c)
         out = []
         for i, b in enumerate(self.blocks):
-            # the products of the sites the block reads, over the block's patterns
-            read = {site for site, r in zip(PAIN_SITES, self.reads_pain[b.mechanism],
-                                            strict=True) if r}
-            pain = {site: jnp.asarray(1.0) for site in read}
-            for f in self.factor_blocks:
-                if f.family != b.family:
-                    continue
-                for site, value in factors[(f.family, f.mechanism)].items():
-                    if site in read:
-                        per_copy = {(f.family, f.mechanism): jnp.broadcast_to(
-                            value, (f.copies,))}
-                        pain[site] = pain[site] * self._in_pattern(per_copy, f, b.bits,
-                                                                   state=False)
+            read = [site for site, r in zip(PAIN_SITES, self.reads_pain[b.mechanism],
+                                            strict=True) if r]
+            pain = {site: self._site_product(factors, b, site) for site in read}
             c = self._block_context(base, z, i, self.gather[i], pain)
             d = model.derivatives(c, [model.mechanisms[b.mechanism]])
             out.append(jnp.stack([jnp.broadcast_to(x, (b.copies,)) for x in d], axis=1
                                  ).reshape(-1))
         return jnp.concatenate(out)
+
+    def _site_product(self, factors: dict, block: _Block, site: str) -> Array:
+        """The product of the ``site`` pain factors of ``block``'s family, over the player
+        patterns of ``block.bits``: ``((1 * f_1) * f_2) ...`` in mechanism order, as the
+        model composes them (:meth:`Model.context_of`). Each partial product is held over
+        the union of the bits of its factors so far (restricted to the block's), and only
+        the last one is spread over all of the block's patterns: the central gain's 256
+        patterns take one expansion per site, not one per factor."""
+        product, bits = jnp.ones((1,)), ()
+        for f in self.factor_blocks:
+            value = factors[(f.family, f.mechanism)].get(site)
+            if f.family != block.family or value is None:
+                continue
+            union = tuple(sorted((set(bits) | set(f.bits)) & set(block.bits)))
+            product = (_expand(product, bits, union)
+                       * _expand(jnp.broadcast_to(value, (f.copies,)), f.bits, union))
+            bits = union
+        return _expand(product, bits, block.bits)
 
     def states(self, z: Array, view: str) -> Array:
         """(C, n_states) states of the view's coalitions, from a factored state (last axis)."""
