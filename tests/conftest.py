@@ -22,13 +22,15 @@ from exerpain.simulate.pair import PairResult, simulate_pair
 _WORKER = os.environ.get("PYTEST_XDIST_WORKER")
 if _WORKER:
     os.environ["EXERPAIN_DATA_DIR"] = tempfile.mkdtemp(prefix=f"exerpain-test-data-{_WORKER}-")
-else:
-    os.environ.setdefault("EXERPAIN_DATA_DIR", tempfile.mkdtemp(prefix="exerpain-test-data-"))
+elif "EXERPAIN_DATA_DIR" not in os.environ:
+    os.environ["EXERPAIN_DATA_DIR"] = tempfile.mkdtemp(prefix="exerpain-test-data-")
 
 # JAX's persistent compilation cache (exerpain.compile_cache), one folder for the whole
-# session: a program one xdist worker compiled, or one a module compiled before its programs
-# were released (below), is loaded instead of compiled again. Fresh clones start it empty.
-os.environ.setdefault("EXERPAIN_CACHE_DIR", tempfile.mkdtemp(prefix="exerpain-test-jax-cache-"))
+# session (made by the controller, inherited by the workers): a program one xdist worker
+# compiled, or one a module compiled before its programs were released (below), is loaded
+# instead of compiled again. It starts empty unless EXERPAIN_CACHE_DIR names a folder.
+if "EXERPAIN_CACHE_DIR" not in os.environ:
+    os.environ["EXERPAIN_CACHE_DIR"] = tempfile.mkdtemp(prefix="exerpain-test-jax-cache-")
 
 # The tests call internals (the vector field, integrate_run) that assume float64; importing
 # exerpain does not switch it on (tests/test_reliability.py checks that in a fresh process).
