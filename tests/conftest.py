@@ -37,6 +37,31 @@ if "EXERPAIN_CACHE_DIR" not in os.environ:
 enable_globally()
 enable_compile_cache()
 
+# Where the suite's time goes (it is mostly XLA compiling): with EXERPAIN_COMPILE_LOG=DIR,
+# every XLA compile (or persistent-cache load) is appended to DIR/compiles-<worker>.jsonl
+# with the test that triggered it, the function's name and the seconds it took.
+_CURRENT_TEST = {"nodeid": "(collection)"}
+if os.environ.get("EXERPAIN_COMPILE_LOG"):
+    import json
+    from pathlib import Path
+
+    import jax.monitoring
+
+    _compile_log = open(Path(os.environ["EXERPAIN_COMPILE_LOG"])  # noqa: SIM115 (session)
+                        / f"compiles-{_WORKER or 'main'}.jsonl", "a", encoding="utf-8")
+
+    def _log_compile(event: str, duration: float, **info) -> None:
+        if event == "/jax/core/compile/backend_compile_duration":
+            _compile_log.write(json.dumps({"test": _CURRENT_TEST["nodeid"],
+                                           "fun": info.get("fun_name"), "s": duration}) + "\n")
+            _compile_log.flush()
+
+    jax.monitoring.register_event_duration_secs_listener(_log_compile)
+
+
+def pytest_runtest_logstart(nodeid, location):
+    _CURRENT_TEST["nodeid"] = nodeid
+
 
 # Every compiled XLA program holds memory mappings; a whole test session compiles hundreds of
 # programs and crossed Linux's default vm.max_map_count (65,530) in its last module, where

@@ -209,8 +209,9 @@ def test_interrupted_run_leaves_no_parquet(tmp_path):
 
 
 def test_cohort_cli_writes_subjects_and_summary(tmp_path, model):
+    # n = CHUNK: the compiled shape of the cohorts above (a chunk of 20 compiles its own)
     result = CliRunner().invoke(app, [
-        "cohort", "--condition", "cci", "--protocol", "treadmill-moderate", "--n", "20",
+        "cohort", "--condition", "cci", "--protocol", "treadmill-moderate", "--n", str(CHUNK),
         "--seed", "3", "--out", str(tmp_path), "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
@@ -221,7 +222,7 @@ def test_cohort_cli_writes_subjects_and_summary(tmp_path, model):
                 "runtime_s", "subjects_per_s", "device"):
         assert key in summary
     frame = pq.read_table(tmp_path / "subjects.parquet").to_pandas()
-    assert len(frame) == 20 and list(frame["subject_id"]) == list(range(20))
+    assert len(frame) == CHUNK and list(frame["subject_id"]) == list(range(CHUNK))
     for column in ("subject_id", "sex", "age", "bmi", "hba1c", "vo2max", "adherence",
                    "bdnf_rs6265", "comt_rs4680", "oprm1_rs1799971", "sod2_rs4880", "il10_1082",
                    "tnf_308", "httlpr", "sedentary_value", "exercise_value", "benefit",
@@ -231,7 +232,7 @@ def test_cohort_cli_writes_subjects_and_summary(tmp_path, model):
                    *(f"shapley_{m}" for m in model.exercise_mechanisms),
                    *(f"pathway_shapley_{m}" for m in model.exercise_mechanisms)):
         assert column in frame.columns, column
-    assert json.loads((tmp_path / "summary.json").read_text())["n"] == 20
+    assert json.loads((tmp_path / "summary.json").read_text())["n"] == CHUNK
 
 
 def test_cohort_cli_rejects_an_unknown_attribution_scale(tmp_path):

@@ -101,7 +101,7 @@ def fit_laplace(pm: PatientModel, seed: int, draws: int = LAPLACE_DRAWS) -> Post
     proposal = mode + scale * rng.standard_normal((draws, dim)) @ chol.T
     mahalanobis = np.sum(np.linalg.solve(chol, (proposal - mode).T) ** 2, axis=0)
     log_q = -0.5 * (PROPOSAL_DF + dim) * np.log1p(mahalanobis / PROPOSAL_DF)
-    log_p = np.asarray(pm.kernels.log_posterior_batch(jnp.asarray(proposal), pm.arrays))
+    log_p = pm.log_posterior_batch(proposal)
     log_w = np.where(np.isfinite(log_p), log_p - log_q, -np.inf)
     finite = np.isfinite(log_w)
     with warnings.catch_warnings():

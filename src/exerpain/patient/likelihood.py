@@ -75,6 +75,12 @@ class PatientArrays(NamedTuple):
     jumps: jax.Array
 
 
+BATCH = 32
+"""Draws per batched solve: every batch of draws (importance sampling, predictions,
+prescriptions, a synthetic patient) is cut into blocks of this many (the last one padded), so
+one compiled solve serves them all."""
+
+
 class Kernels(NamedTuple):
     """Compiled functions shared by every patient of one shape (:func:`kernels`)."""
 
@@ -82,10 +88,10 @@ class Kernels(NamedTuple):
     params_batch: object  # (zs, a) -> batched params
     log_posterior: object  # (theta, a) -> scalar (traceable)
     loss: object  # (theta, a) -> minus the log posterior (one object: optimistix compiles once)
-    solve_batch: object  # jitted (zs, inputs, jumps, a) -> (states, observables, codes)
     value_and_grad: object  # jitted (theta, a) -> (value, gradient)
-    log_posterior_batch: object  # jitted (thetas, a) -> (k,)
-    felt_batch: object  # jitted (thetas, inputs, jumps, first, a) -> (felt (k, days), codes)
+    outputs_batch: object  # jitted (thetas (BATCH, n), inputs, jumps, first, a)
+    #                        -> (felt (BATCH, days), states (BATCH, days, n_states), codes)
+    density_batch: object  # jitted (thetas, felt, states, codes, a) -> log posterior (BATCH,)
 
 
 def _felt(nrs, u, first, a: PatientArrays):
@@ -125,10 +131,8 @@ def kernels(model: Model, condition: str, days: int, t0: float, steady: bool) ->
         obs = jax.vmap(observe, in_axes=(0, 0, None))(ts, ys, inp)
         return ys, obs, jnp.maximum(jnp.maximum(code, code0), code_root)
 
-    def log_posterior(theta, a):
-        z, u = theta[:-1], theta[-1]
-        ys, obs, code = solve(z, a.inputs, a.jumps, a)
-        expected = _felt(obs["nrs"], u, a.first_session, a)
+    def log_density(theta, expected, ys, code, a):
+        """The log posterior of ``theta`` given its solve (expected reported NRS, states)."""
         resid = (a.pain - expected[a.pain_index]) * a.pain_mask
         n = jnp.sum(a.pain_mask)
         ll = -0.5 * (resid @ a.precision @ resid + a.logdet + n * math.log(2 * math.pi))
@@ -143,17 +147,19 @@ def kernels(model: Model, condition: str, days: int, t0: float, steady: bool) ->
             jnp.sum(a.lab_mask) - jnp.sum(counts > 0)) * jnp.log(cv)
         return jnp.where(code == 0, ll, -jnp.inf) - 0.5 * jnp.sum(theta ** 2)
 
-    def felt_one(theta, inputs, jumps, first, a):
-        _, obs, code = solve(theta[:-1], inputs, jumps, a)
-        return _felt(obs["nrs"], theta[-1], first, a), code
+    def outputs_one(theta, inputs, jumps, first, a):
+        ys, obs, code = solve(theta[:-1], inputs, jumps, a)
+        return _felt(obs["nrs"], theta[-1], first, a), ys, code
+
+    def log_posterior(theta, a):
+        return log_density(theta, *outputs_one(theta, a.inputs, a.jumps, a.first_session, a), a)
 
     return Kernels(
         params=params, params_batch=jax.jit(jax.vmap(params, in_axes=(0, None))),
         log_posterior=log_posterior, loss=lambda theta, a: -log_posterior(theta, a),
-        solve_batch=jax.jit(jax.vmap(solve, in_axes=(0, None, None, None))),
         value_and_grad=jax.jit(jax.value_and_grad(log_posterior)),
-        log_posterior_batch=jax.jit(jax.vmap(log_posterior, in_axes=(0, None))),
-        felt_batch=jax.jit(jax.vmap(felt_one, in_axes=(0, None, None, None, None))),
+        outputs_batch=jax.jit(jax.vmap(outputs_one, in_axes=(0, None, None, None, None))),
+        density_batch=jax.jit(jax.vmap(log_density, in_axes=(0, 0, 0, 0, None))),
     )
 
 
@@ -253,13 +259,46 @@ class PatientModel:
     def value_and_grad(self, theta) -> tuple[jax.Array, jax.Array]:
         return self.kernels.value_and_grad(jnp.asarray(theta), self.arrays)
 
+    def outputs(self, thetas: np.ndarray, phases, first: float | None = None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Expected reported NRS (k, frame days) and states (k, frame days, states) of draws
+        ``thetas`` under ``phases`` (placebo from ``first``, default the first session
+        done), and failure codes; solved in blocks of :data:`BATCH` draws."""
+        inputs, jumps = plan_inputs(self.model, self.fr, phases)
+        first = self.data.first_session if first is None else first
+        parts = [self.kernels.outputs_batch(
+            jnp.asarray(block), inputs, jnp.asarray(jumps),
+            jnp.asarray(np.inf if first is None else float(first)), self.arrays)
+            for block in _blocks(thetas)]
+        return tuple(np.concatenate([np.asarray(p[i]) for p in parts])[:len(thetas)]
+                     for i in range(3))
+
     def felt(self, thetas: np.ndarray, phases, first: float | None = None
              ) -> tuple[np.ndarray, np.ndarray]:
         """Expected reported NRS (k, frame days) of draws ``thetas`` under ``phases``
         (placebo from ``first``, default the first session done), and failure codes."""
-        inputs, jumps = plan_inputs(self.model, self.fr, phases)
-        first = self.data.first_session if first is None else first
-        felt, codes = self.kernels.felt_batch(
-            jnp.asarray(thetas), inputs, jnp.asarray(jumps),
-            jnp.asarray(np.inf if first is None else float(first)), self.arrays)
-        return np.asarray(felt), np.asarray(codes)
+        felt, _, codes = self.outputs(thetas, phases, first)
+        return felt, codes
+
+    def log_posterior_batch(self, thetas: np.ndarray) -> np.ndarray:
+        """The log posterior of draws ``thetas`` (k, n_z + 1); solved in blocks of
+        :data:`BATCH` draws on the diary's frame."""
+        a = self.arrays
+        values = []
+        for block in _blocks(thetas):
+            felt, ys, codes = self.kernels.outputs_batch(jnp.asarray(block), a.inputs, a.jumps,
+                                                         a.first_session, a)
+            values.append(np.asarray(self.kernels.density_batch(jnp.asarray(block), felt, ys,
+                                                                codes, a)))
+        return np.concatenate(values)[:len(thetas)]
+
+
+def _blocks(thetas: np.ndarray) -> list[np.ndarray]:
+    """``thetas`` (k, n) cut into blocks of :data:`BATCH` rows, the last padded with copies
+    of its first row."""
+    thetas = np.asarray(thetas, dtype=float)
+    blocks = []
+    for first in range(0, len(thetas), BATCH):
+        block = thetas[first:first + BATCH]
+        blocks.append(np.concatenate([block, np.repeat(block[:1], BATCH - len(block), axis=0)]))
+    return blocks

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from exerpain.design.reporting import unit_fluctuation
@@ -26,7 +25,7 @@ from exerpain.errors import InputError
 from exerpain.model.conditions import get_condition
 from exerpain.model.protocols import PRESETS
 from exerpain.model.registry import Model
-from exerpain.patient.history import CONDITIONS, patient_data, plan_inputs
+from exerpain.patient.history import CONDITIONS, patient_data
 from exerpain.patient.likelihood import PatientModel
 from exerpain.patient.record import BIOMARKERS, COVARIATES, PatientRecord
 from exerpain.population.genotypes import VARIANTS
@@ -110,13 +109,10 @@ def simulate_patient(condition: str, seed: int, weeks: int, model: Model | None 
     pm = PatientModel.create(data, model)
     z = rng.standard_normal(pm.n_z)
     u = float(rng.standard_normal())
-    inputs, jumps = plan_inputs(model, pm.fr, data.history)
-    ys, _, code = pm.kernels.solve_batch(jnp.asarray(z)[None, :], inputs, jnp.asarray(jumps),
-                                         pm.arrays)
-    felt, _ = pm.felt(np.append(z, u)[None, :], data.history)
+    felt, states, code = pm.outputs(np.append(z, u)[None, :], data.history)
     if int(code[0]) != 0:
         raise RuntimeError(f"synthetic patient {seed}: the solve failed (code {int(code[0])})")
-    ys = np.asarray(ys[0])
+    ys = states[0]
     expected = felt[0, :days]
     r = pm.report
     slow, daily = unit_fluctuation(rng, 1, days, r.slow_days)
