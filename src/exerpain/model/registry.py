@@ -82,6 +82,9 @@ class Model:
             (f"{m.name}.{s.name}", s) for m in self.mechanisms for s in m.states
         )
         self.state_names: tuple[str, ...] = tuple(n for n, _ in self.state_specs)
+        # the mechanism each state belongs to, in state order
+        self.state_owners: tuple[str, ...] = tuple(m.name for m in self.mechanisms
+                                                   for _ in m.states)
         self.exercise_mechanisms: tuple[str, ...] = tuple(
             m.name for m in self.mechanisms if m.exercise_action
         )

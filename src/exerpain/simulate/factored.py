@@ -140,8 +140,7 @@ class FactoredSystem:
         pain_reads = np.array(structure.pain_reads, dtype=bool)
         direct = np.array(structure.direct, dtype=bool)
         self.reads_pain = structure.reads_pain
-        owner = np.array([model.mechanism_names.index(n.split(".", 1)[0])
-                          for n in model.state_names])
+        owner = np.array([model.mechanism_names.index(m) for m in model.state_owners])
         self.owner = owner
         self.local = np.array([int(np.sum(owner[:j] == owner[j]))
                                for j in range(len(owner))])

@@ -83,10 +83,9 @@ def state_masks(model: Model, players: tuple[str, ...], coalitions: np.ndarray) 
     ``coalitions`` is (C, len(players)) with 1 = the player is in the coalition.
     """
     coalitions = np.asarray(coalitions, dtype=bool)
-    owner = [name.split(".", 1)[0] for name in model.state_names]
     column = {p: i for i, p in enumerate(players)}
-    masks = np.ones((len(coalitions), len(owner)))
-    for j, mechanism in enumerate(owner):
+    masks = np.ones((len(coalitions), len(model.state_owners)))
+    for j, mechanism in enumerate(model.state_owners):
         if mechanism in column:
             masks[:, j] = coalitions[:, column[mechanism]]
     return masks
