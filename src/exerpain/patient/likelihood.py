@@ -259,6 +259,13 @@ class PatientModel:
     def value_and_grad(self, theta) -> tuple[jax.Array, jax.Array]:
         return self.kernels.value_and_grad(jnp.asarray(theta), self.arrays)
 
+    def _solved(self, thetas: np.ndarray, inputs, jumps, first):
+        """Per block of :data:`BATCH` draws (:func:`_blocks`): the block and its solve
+        ``(felt, states, codes)`` under ``inputs``/``jumps``, placebo from day ``first``."""
+        for block in _blocks(thetas):
+            block = jnp.asarray(block)
+            yield block, self.kernels.outputs_batch(block, inputs, jumps, first, self.arrays)
+
     def outputs(self, thetas: np.ndarray, phases, first: float | None = None
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Expected reported NRS (k, frame days) and states (k, frame days, states) of draws
@@ -266,10 +273,9 @@ class PatientModel:
         done), and failure codes; solved in blocks of :data:`BATCH` draws."""
         inputs, jumps = plan_inputs(self.model, self.fr, phases)
         first = self.data.first_session if first is None else first
-        parts = [self.kernels.outputs_batch(
-            jnp.asarray(block), inputs, jnp.asarray(jumps),
-            jnp.asarray(np.inf if first is None else float(first)), self.arrays)
-            for block in _blocks(thetas)]
+        parts = [solved for _, solved in self._solved(
+            thetas, inputs, jnp.asarray(jumps),
+            jnp.asarray(np.inf if first is None else float(first)))]
         return tuple(np.concatenate([np.asarray(p[i]) for p in parts])[:len(thetas)]
                      for i in range(3))
 
@@ -284,12 +290,8 @@ class PatientModel:
         """The log posterior of draws ``thetas`` (k, n_z + 1); solved in blocks of
         :data:`BATCH` draws on the diary's frame."""
         a = self.arrays
-        values = []
-        for block in _blocks(thetas):
-            felt, ys, codes = self.kernels.outputs_batch(jnp.asarray(block), a.inputs, a.jumps,
-                                                         a.first_session, a)
-            values.append(np.asarray(self.kernels.density_batch(jnp.asarray(block), felt, ys,
-                                                                codes, a)))
+        values = [np.asarray(self.kernels.density_batch(block, *solved, a))
+                  for block, solved in self._solved(thetas, a.inputs, a.jumps, a.first_session)]
         return np.concatenate(values)[:len(thetas)]
 
 
