@@ -71,6 +71,33 @@ def test_cohort_subjects_the_explicit_solver_fails_are_recovered(monkeypatch, re
     assert reference.summary["retried_stiff"] == 0
 
 
+# 3 players (8 coalitions), entry view only: the retry solves each view's coalitions with the
+# same per-coalition runs (one compile per view, ~70 s each), and the pathway view's
+# per-coalition runs are checked against its factored solve in tests/test_factored.py
+ATTRIBUTED = CohortConfig("cci", "treadmill-moderate", n=4, seed=4, chunk_size=4,
+                          ablate=("oxidative", "neurotrophic", "gabaergic", "monoaminergic",
+                                  "endocannabinoid"), pathway=False)
+
+
+def test_an_attributed_cohort_the_explicit_solver_fails_keeps_its_attribution(monkeypatch):
+    """The stiff retry of an attributed cohort re-solves every coalition (each on its own,
+    Kvaerno5) and gives the attribution of the factored explicit pass."""
+    reference = run_cohort(ATTRIBUTED)
+    monkeypatch.setattr(solve_module, "EXPLICIT_MAX_STEPS", CRIPPLED)
+    retried = run_cohort(ATTRIBUTED)
+    s = retried.summary
+    assert s["failed"] == 0 and s["retried_stiff"] == s["recovered_stiff"] == ATTRIBUTED.n
+    assert reference.summary["retried_stiff"] == 0
+    frame, ref = retried.subjects.to_pandas(), reference.subjects.to_pandas()
+    assert (frame["solver"] == "kvaerno5").all() and (ref["solver"] == "tsit5-fused").all()
+    shares = [f"shapley_{m}" for m in ("inflammation", "opioid", "dopaminergic")]
+    scale = np.abs(ref["benefit"]).max()
+    assert (ref[shares] > 0).all().all()  # every player carries part of the benefit here
+    for column in ("benefit", *shares):
+        assert np.max(np.abs(frame[column] - ref[column])) < 1e-4 * scale, column
+    assert np.allclose(frame[shares].sum(axis=1), frame["benefit"], rtol=1e-9, atol=1e-12)
+
+
 # -- Dask -----------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

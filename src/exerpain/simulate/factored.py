@@ -266,32 +266,41 @@ class FactoredSystem:
             i = position[(b.family, b.mechanism)]
             c = self._block_context(base, z, i, self.factor_states[i], {})
             factors[(b.family, b.mechanism)] = model.mechanisms[b.mechanism].pain_factors(c)
+        logs = {key: {site: jnp.log(v) for site, v in sites.items()}
+                for key, sites in factors.items()}
         out = []
         for i, b in enumerate(self.blocks):
             read = [site for site, r in zip(PAIN_SITES, self.reads_pain[b.mechanism],
                                             strict=True) if r]
             pain = {site: self._site_product(factors, b, site) for site in read}
             c = self._block_context(base, z, i, self.gather[i], pain)
+            if read:
+                c.log_pain = {site: self._site_product(logs, b, site, jnp.add, 0.0)
+                              for site in read}
             d = model.derivatives(c, [model.mechanisms[b.mechanism]])
             out.append(jnp.stack([jnp.broadcast_to(x, (b.copies,)) for x in d], axis=1
                                  ).reshape(-1))
         return jnp.concatenate(out)
 
-    def _site_product(self, factors: dict, block: _Block, site: str) -> Array:
+    def _site_product(self, factors: dict, block: _Block, site: str, combine=jnp.multiply,
+                      identity: float = 1.0) -> Array:
         """The product of the ``site`` pain factors of ``block``'s family, over the player
         patterns of ``block.bits``: ``((1 * f_1) * f_2) ...`` in mechanism order, as the
         model composes them (:meth:`Model.context_of`). Each partial product is held over
         the union of the bits of its factors so far (restricted to the block's), and only
         the last one is spread over all of the block's patterns: the central gain's 256
-        patterns take one expansion per site, not one per factor."""
-        product, bits = jnp.ones((1,)), ()
+        patterns take one expansion per site, not one per factor. With ``combine`` add and
+        ``identity`` 0 on the factors' logarithms, the log of the product
+        (:meth:`Context.pain_power` then takes one ``exp`` per pattern instead of a
+        ``pow``)."""
+        product, bits = jnp.full((1,), identity), ()
         for f in self.factor_blocks:
             value = factors[(f.family, f.mechanism)].get(site)
             if f.family != block.family or value is None:
                 continue
             union = tuple(sorted((set(bits) | set(f.bits)) & set(block.bits)))
-            product = (_expand(product, bits, union)
-                       * _expand(jnp.broadcast_to(value, (f.copies,)), f.bits, union))
+            product = combine(_expand(product, bits, union),
+                              _expand(jnp.broadcast_to(value, (f.copies,)), f.bits, union))
             bits = union
         return _expand(product, bits, block.bits)
 

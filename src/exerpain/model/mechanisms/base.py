@@ -17,6 +17,7 @@ descending inhibition x central gain), not a sum; see :mod:`exerpain.model.regis
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import ClassVar, NamedTuple
 
@@ -26,6 +27,8 @@ from jax import Array
 from exerpain.model.parameters import Parameter, StateSpec
 
 PAIN_SITES = ("peripheral", "spinal", "descending", "central")
+DRIVE_FLOOR = 1e-6  # lower bound of a pain product before a power is taken
+LOG_DRIVE_FLOOR = math.log(DRIVE_FLOOR)
 
 
 class ExerciseDrive(NamedTuple):
@@ -60,6 +63,24 @@ class Context:
     ablation: dict[str, Array]
     condition: dict[str, Array]
     pain: dict[str, Array] = field(default_factory=dict)
+    # ``{site: log of the site's product}``, where a solver holds the products as sums of
+    # logarithms (the coalition-factored system, simulate/factored.py); else None
+    log_pain: dict[str, Array] | None = None
+
+    def pain_power(self, sites: tuple[str, ...], exponent: Array) -> Array:
+        """``max(prod(pain[s] for s in sites), DRIVE_FLOOR) ** exponent``, computed as
+        ``exp(exponent * max(sum(log_pain[s]), log DRIVE_FLOOR))`` where the solver supplies
+        the logarithms (one ``exp`` per copy instead of three products and a ``pow``; equal
+        up to rounding)."""
+        if self.log_pain is None:
+            product = self.pain[sites[0]]
+            for site in sites[1:]:
+                product = product * self.pain[site]
+            return jnp.maximum(product, DRIVE_FLOOR) ** exponent
+        total = self.log_pain[sites[0]]
+        for site in sites[1:]:
+            total = total + self.log_pain[site]
+        return jnp.exp(exponent * jnp.maximum(total, LOG_DRIVE_FLOOR))
 
     def get(self, name: str, default: float = 1.0) -> Array:
         """A state by its qualified name (``module.state``); ``default`` if the module is absent."""

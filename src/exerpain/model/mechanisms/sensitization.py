@@ -11,8 +11,6 @@ modules above (DESIGN.md section 2). Gabapentinoids (alpha-2-delta ligands) damp
 
 from __future__ import annotations
 
-import jax.numpy as jnp
-
 from exerpain.model.mechanisms.base import Context, Mechanism, param, relax, state
 from exerpain.model.registry import register
 
@@ -40,8 +38,7 @@ class Sensitization(Mechanism):
 
     def derivatives(self, c: Context) -> dict:
         p = self.p(c)
-        drive = c.pain["peripheral"] * c.pain["spinal"] * c.pain["descending"]
-        target = jnp.maximum(drive, 1e-6) ** p["amplification"]
+        target = c.pain_power(("peripheral", "spinal", "descending"), p["amplification"])
         return {"central_gain": relax(p["k_sensitization"], target, self.s(c, "central_gain"))}
 
     def pain_factors(self, c: Context) -> dict:
