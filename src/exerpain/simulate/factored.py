@@ -31,10 +31,14 @@ in a single run) is within tolerance, so each coalition is solved at least as ac
 on its own. Checked against the per-coalition solves in ``tests/test_factored.py``.
 
 Size for the default model (8 players): 446 state components and 354 mechanism evaluations
-per right-hand side, instead of 256 x 19 = 4,864 and 256 x 10 (entry view). Most of the
-remaining cost is the central gain's 256 copies: left out, the entry view's right-hand side
-takes 0.9 instead of 8.2 us per subject on this CPU, and its target ``drive **
-amplification`` alone is 256 float64 ``pow`` at about 19 ns each (about 4.9 us).
+per right-hand side, instead of 256 x 19 = 4,864 and 256 x 10 (entry view). The central
+gain's 256 copies need the drive product of every coalition raised to a power: the factored
+system holds that product as a sum of the factors' logarithms (each factor copy's log taken
+once, summed over the patterns) and takes one ``exp`` per pattern
+(:meth:`~exerpain.model.mechanisms.base.Context.pain_power`), instead of three products and a
+float64 ``pow`` (about 19 ns) per pattern: the entry view's right-hand side fell from 13.3 to
+6.6 us per subject (64 DPN subjects, this CPU, 2026-11-27), of which about 2.2 us are the
+exercise and drug signals all blocks share; the model's own runs keep the ``pow``.
 """
 
 from __future__ import annotations
