@@ -21,8 +21,12 @@ from exerpain.simulate.distribute import check_dask, map_chunks
 from exerpain.simulate.engine import CohortConfig, run_cohort
 from exerpain.simulate.pair import simulate_pair
 
+# exact attribution over 3 players (8 coalitions; the others ablated), entry view: the stiff
+# retry then re-solves every coalition, and the Dask runs carry Shapley values too
 CONFIG = CohortConfig("cci", "treadmill-moderate", n=12, seed=4, chunk_size=4,
-                      attribution=False)
+                      ablate=("oxidative", "neurotrophic", "gabaergic", "monoaminergic",
+                              "endocannabinoid"), pathway=False)
+PLAYERS = ("inflammation", "opioid", "dopaminergic")
 CRIPPLED = 8  # explicit steps: far too few for any run, so every run needs the stiff retry
 
 
@@ -59,41 +63,22 @@ def test_a_pair_the_explicit_solver_fails_is_solved_by_the_stiff_retry(monkeypat
 
 
 def test_cohort_subjects_the_explicit_solver_fails_are_recovered(monkeypatch, reference):
+    """Every subject fails the explicit pass; the stiff retry (Kvaerno5, each coalition on its
+    own) recovers it with the benefit and the Shapley values of the factored explicit pass."""
     monkeypatch.setattr(solve_module, "EXPLICIT_MAX_STEPS", CRIPPLED)
     retried = run_cohort(CONFIG)
     s = retried.summary
     assert s["failed"] == 0 and s["retried_stiff"] == s["recovered_stiff"] == CONFIG.n
+    assert reference.summary["retried_stiff"] == 0
     frame, ref = retried.subjects.to_pandas(), reference.subjects.to_pandas()
     assert (frame["solver"] == "kvaerno5").all() and (ref["solver"] == "tsit5-fused").all()
     assert (frame["status"] == "ok").all()
     relative = np.abs(frame["benefit"] - ref["benefit"]) / np.abs(ref["benefit"])
     assert relative.max() < 1e-4  # engine tolerances rtol 1e-6, two integrators
-    assert reference.summary["retried_stiff"] == 0
-
-
-# 3 players (8 coalitions), entry view only: the retry solves each view's coalitions with the
-# same per-coalition runs (one compile per view, ~70 s each), and the pathway view's
-# per-coalition runs are checked against its factored solve in tests/test_factored.py
-ATTRIBUTED = CohortConfig("cci", "treadmill-moderate", n=4, seed=4, chunk_size=4,
-                          ablate=("oxidative", "neurotrophic", "gabaergic", "monoaminergic",
-                                  "endocannabinoid"), pathway=False)
-
-
-def test_an_attributed_cohort_the_explicit_solver_fails_keeps_its_attribution(monkeypatch):
-    """The stiff retry of an attributed cohort re-solves every coalition (each on its own,
-    Kvaerno5) and gives the attribution of the factored explicit pass."""
-    reference = run_cohort(ATTRIBUTED)
-    monkeypatch.setattr(solve_module, "EXPLICIT_MAX_STEPS", CRIPPLED)
-    retried = run_cohort(ATTRIBUTED)
-    s = retried.summary
-    assert s["failed"] == 0 and s["retried_stiff"] == s["recovered_stiff"] == ATTRIBUTED.n
-    assert reference.summary["retried_stiff"] == 0
-    frame, ref = retried.subjects.to_pandas(), reference.subjects.to_pandas()
-    assert (frame["solver"] == "kvaerno5").all() and (ref["solver"] == "tsit5-fused").all()
-    shares = [f"shapley_{m}" for m in ("inflammation", "opioid", "dopaminergic")]
-    scale = np.abs(ref["benefit"]).max()
+    shares = [f"shapley_{m}" for m in PLAYERS]
     assert (ref[shares] > 0).all().all()  # every player carries part of the benefit here
-    for column in ("benefit", *shares):
+    scale = np.abs(ref["benefit"]).max()
+    for column in shares:
         assert np.max(np.abs(frame[column] - ref[column])) < 1e-4 * scale, column
     assert np.allclose(frame[shares].sum(axis=1), frame["benefit"], rtol=1e-9, atol=1e-12)
 
