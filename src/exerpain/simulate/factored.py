@@ -44,6 +44,7 @@ exercise and drug signals all blocks share; the model's own runs keep the ``pow`
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -286,7 +287,8 @@ class FactoredSystem:
                                  ).reshape(-1))
         return jnp.concatenate(out)
 
-    def _site_product(self, factors: dict, block: _Block, site: str, combine=jnp.multiply,
+    def _site_product(self, factors: dict, block: _Block, site: str,
+                      combine: Callable[[Array, Array], Array] = jnp.multiply,
                       identity: float = 1.0) -> Array:
         """The product of the ``site`` pain factors of ``block``'s family, over the player
         patterns of ``block.bits``: ``((1 * f_1) * f_2) ...`` in mechanism order, as the
