@@ -316,8 +316,7 @@ FINDINGS: tuple[Finding, ...] = (
         "uok-il4-aerobic")),
     *(_target_finding(_TARGET[i], "oxidative") for i in ("qiu-mda-t2d", "qiu-sod-t2d")),
     *(_target_finding(_TARGET[i], "injury") for i in (
-        "gholami-ncv-gain", "gholami-ncv-baseline", "singleton-ienfd-gain",
-        "dpn-ienfd-deficit")),
+        "gholami-ncv-gain", "gholami-ncv-baseline", "singleton-ienfd-gain")),
     *(_target_finding(_TARGET[i], "readout") for i in ("chaplan-neuropathic-threshold",
                                                         "dpn-baseline-nrs")),
 )
