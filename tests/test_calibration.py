@@ -214,3 +214,33 @@ def test_a_failed_trial_point_does_not_end_the_fit(monkeypatch, fail_on):
     assert stuck.loss > 50
     assert run.loss < 1e-12 and run.converged and "restart" in run.reason
     np.testing.assert_allclose(run.theta, np.arange(1.0, 7.0), atol=1e-6)
+
+
+def test_blood_marker_cohorts_run_with_the_blood_drive(model):
+    """A blood-marker cohort (serum/plasma markers of patients) runs the same mechanisms with
+    ``responsiveness_human x blood_marker_drive_ratio``; nothing else changes, the rodent
+    responsiveness included, and a rodent cohort cannot be read as blood."""
+    from exerpain.calibrate.experiments import CohortSMD, blood_params
+
+    base = model.default_params()
+    ratio = base["exercise"]["blood_marker_drive_ratio"]
+    params = {**base, "exercise": {**base["exercise"], "blood_marker_drive_ratio": 4.0}}
+    blood = blood_params(params)
+    assert blood["exercise"]["responsiveness_human"] == pytest.approx(
+        4.0 * base["exercise"]["responsiveness_human"])
+    for group, values in params.items():
+        for name, value in values.items():
+            if (group, name) != ("exercise", "responsiveness_human"):
+                assert blood[group][name] == value
+    assert params["exercise"]["responsiveness_human"] == base["exercise"][
+        "responsiveness_human"]  # the caller's parameters are not changed
+    assert blood_params(base)["exercise"]["responsiveness_human"] == pytest.approx(
+        ratio * base["exercise"]["responsiveness_human"])
+    marker = CohortSMD("dpn", "aerobic-moderate", "oxidative.ros", blood=True)
+    assert marker.cohorts != CohortSMD("dpn", "aerobic-moderate", "oxidative.ros").cohorts
+    with pytest.raises(ValueError, match="CohortSMD.blood"):
+        CohortSMD("cci", "treadmill-moderate", "oxidative.ros", blood=True)
+    blood_ids = {t.id for t in TARGETS if getattr(t.measure, "blood", False)}
+    assert {"qiu-mda-t2d", "qiu-sod-t2d", "dinoff-bdnf-aerobic", "wang-tnf-resting",
+            "uok-il10-aerobic"} <= blood_ids
+    assert "singleton-ienfd-gain" not in blood_ids  # skin biopsy: a nerve read-out

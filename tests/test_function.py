@@ -89,7 +89,8 @@ def test_dpn_conduction_and_fibre_density_below_health(simulate):
 
 @pytest.mark.xfail(strict=True, reason="known miss: ienfd_loss was set for the prior's DPN "
                    "damage (0.5); the fit raised the steady-state damage to 0.79 (Gholami's NCV), "
-                   "so the model has 26% fewer fibres, not 16%; not a calibration target yet")
+                   "so the model has 26% fewer fibres, not 16%; a calibration target "
+                   "(dpn-ienfd-deficit) since 2026-11-27 that the shipped fit predates")
 def test_dpn_fibre_density_deficit_as_published(simulate):
     """16.3% fewer distal-leg fibres with DPN (7.2 vs 8.6 fibres/mm,
     doi:10.1186/s13098-016-0146-4)."""

@@ -3,6 +3,8 @@ and exact zero effect when exercise acts through no mechanism."""
 
 from __future__ import annotations
 
+import zlib
+
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -17,11 +19,15 @@ from exerpain.simulate.solve import solve
 RODENT_DAYS = 42
 
 
-def _random_params(model, rng):
+def _random_params(model, seed):
     """Every parameter drawn uniformly within its declared range, except the condition's
-    insult (no insult = health)."""
+    insult (no insult = health). Each parameter's draw comes from its own stream, keyed by
+    the seed and its name, so adding a parameter leaves every other parameter's draw as it
+    was."""
     params = model.default_params()
     for group, p in model.parameter_table():
+        key = zlib.crc32(f"{group}.{p.name}".encode())
+        rng = np.random.default_rng([seed, key])
         params[group][p.name] = float(rng.uniform(p.low, p.high))
     params["injury"]["insult_rate"] = 0.0
     params["oxidative"]["metabolic_ros"] = 0.0
@@ -32,8 +38,7 @@ def _random_params(model, rng):
 def test_healthy_state_is_a_fixed_point(model, seed):
     """Without insult, exercise or intervention, the healthy state does not move, for the
     default parameters and for parameters drawn anywhere in their ranges."""
-    params = model.default_params() if seed is None else _random_params(
-        model, np.random.default_rng(seed))
+    params = model.default_params() if seed is None else _random_params(model, seed)
     prepared = Scenario.create(condition="sham", protocol="sedentary", days=10,
                                params=params).build(model)
     y = model.healthy_state(prepared.inputs.params)
@@ -106,7 +111,7 @@ def test_diffrax_agrees_with_scipy_lsoda(model, condition, protocol, start, stop
 def _steady_start(model, seed):
     """A DPN subject with every parameter drawn within its range (``_random_params`` with the
     insult kept): its inputs and start day."""
-    params = _random_params(model, np.random.default_rng(seed))
+    params = _random_params(model, seed)
     defaults = model.default_params()
     params["injury"]["insult_rate"] = defaults["injury"]["insult_rate"]
     params["oxidative"]["metabolic_ros"] = defaults["oxidative"]["metabolic_ros"]
@@ -127,11 +132,12 @@ def steady_solvers(model):
     return full, relaxed, newton
 
 
-@pytest.mark.parametrize("seed", [1, 13, 14])
+@pytest.mark.parametrize("seed", [8, 12, 14])
 def test_steady_start_where_newton_from_health_can_diverge(model, steady_solvers, seed):
     """Parameter draws where Newton's method from health diverged (to ROS -26 and the like)
-    in a run of this suite (the seeds are re-chosen when the parameter ranges change the
-    draws; Newton alone must fail on them): the start is a stable equilibrium with no
+    (each parameter's draw is keyed by its name, so adding a parameter leaves the draws as
+    they were; the seeds are re-chosen when a range of the DPN steady state changes: Newton
+    alone must fail on them): the start is a stable equilibrium with no
     negative state, and the pseudo-transient fallback alone, from health, reaches the same
     equilibrium."""
     import jax

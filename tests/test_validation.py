@@ -85,5 +85,7 @@ def test_findings_are_split_into_fitted_and_held_out(report):
     circular = {f.id for f in FINDINGS if f.fitted and f.note}
     assert fitted == set(shipped()["fitted_to"]) | circular
     assert set(shipped()["fitted_to"]) <= {t.id for t in TARGETS}
+    # every quantitative target is also a validation finding, through the same experiment
+    assert {t.id for t in TARGETS} <= {f["id"] for f in report["findings"]}
     held = report["by_set"]["held-out"]
     assert held["total"] == report["total"] - len(fitted) and held["total"] >= 25

@@ -75,17 +75,25 @@ class CohortSMD:
     """SMD of ``readout`` (positive = less pain) in the virtual cohort of ``condition`` x
     ``protocol`` on the last day. ``readout`` may also be a model state (a biomarker,
     positive = higher with exercise). ``sex`` fixes the share of females of a rodent cohort
-    (``male``, ``female`` or ``mixed``; ``None`` = the condition's population)."""
+    (``male``, ``female`` or ``mixed``; ``None`` = the condition's population). ``blood``
+    reads a circulating marker of patients: the cohort runs with the training drive of the
+    blood compartment, ``responsiveness_human x blood_marker_drive_ratio`` (see
+    :func:`blood_params`)."""
 
     condition: str
     protocol: str
     readout: str
     days: int | None = None
     sex: str | None = None
+    blood: bool = False
+
+    def __post_init__(self) -> None:
+        if self.blood and get_condition(self.condition).kind != "human":
+            raise ValueError(f"CohortSMD.blood: {self.condition!r} is not a human condition")
 
     @property
     def cohorts(self) -> tuple[tuple, ...]:
-        return ((self.condition, self.protocol, self.days, (), self.sex),)
+        return ((self.condition, self.protocol, self.days, (), self.sex, self.blood),)
 
 
 @dataclass(frozen=True)
@@ -101,7 +109,7 @@ class CohortChangeSD:
 
     @property
     def cohorts(self) -> tuple[tuple, ...]:
-        return ((self.condition, self.protocol, self.days, (), None),)
+        return ((self.condition, self.protocol, self.days, (), None, False),)
 
 
 @dataclass(frozen=True)
@@ -120,8 +128,8 @@ class GenotypeSMD:
 
     @property
     def cohorts(self) -> tuple[tuple, ...]:
-        return tuple((self.condition, self.protocol, self.days, ((self.variant, label),), None)
-                     for label in (self.carrier, self.reference))
+        return tuple((self.condition, self.protocol, self.days, ((self.variant, label),), None,
+                      False) for label in (self.carrier, self.reference))
 
 
 COMBINE = {
@@ -229,12 +237,28 @@ def _single_batch(e: SingleRun, params: dict) -> Batch:
     return Batch(stack_trees([inputs]), prep.t0, prep.jump_ts, float(e.day))
 
 
+def blood_params(params: dict) -> dict:
+    """``params`` with the training drive of the blood compartment: circulating markers of
+    patients (serum BDNF, plasma cytokines, malondialdehyde, SOD) reflect muscle, blood-cell
+    and liver adaptation to training, which need not reach the nerve to the same degree, so
+    a blood-marker experiment runs the same mechanisms with ``responsiveness_human``
+    multiplied by ``blood_marker_drive_ratio`` (1 = no difference). An assumption of the
+    measurement model, stated with the parameter; the ratio is one number for every blood
+    marker, so the markers still constrain each mechanism's exercise gain against the
+    others."""
+    ex = dict(params["exercise"])
+    ex["responsiveness_human"] = ex["responsiveness_human"] * ex["blood_marker_drive_ratio"]
+    return {**params, "exercise": ex}
+
+
 def _cohort_batches(cohort: tuple, params: dict, n: int, seed: int) -> tuple[Batch, Batch]:
     """Exercise and sedentary runs of one virtual cohort ``(condition, protocol, days,
-    fixed genotypes, sex)``."""
-    condition, protocol, days, genotypes, sex = cohort
+    fixed genotypes, sex, blood)``."""
+    condition, protocol, days, genotypes, sex, blood = cohort
     model = Model.default()
     cond = get_condition(condition)
+    if blood:
+        params = blood_params(params)
     covs, _, subject_params = draw_subjects(
         model, cond, cond.apply(params), jax.random.key(seed), jnp.arange(n),
         fixed_genotypes=fixed_genotypes_array(dict(genotypes)),

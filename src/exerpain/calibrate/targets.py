@@ -18,7 +18,9 @@ virtual experiment with a fitted one (else it would test the data, not the model
   2014), the between-patient SD of the pain change (Kluding 2012), three blockades on log
   nociceptive drive, two more CIPN meta-analyses (FACT/GOG-Ntx 2024, SJMSS 2023; the same
   experiment as Nakagawa), resting IL-6 after long-term training (Wang 2023), the sural
-  conduction velocity of men with T2D neuropathy before training (Gholami 2018), the CCI
+  conduction velocity of men with T2D neuropathy before training (Gholami 2018), the
+  distal-leg epidermal fibre deficit of type 2 diabetes with neuropathy (Diabetol Metab
+  Syndr 2016), the CCI
   onset measured on day 3 (Wang H: von Frey threshold and Hargreaves latency over their pre-
   operative values; the only day-resolved means of a sedentary CCI course in the evidence
   base) and the injury courses read from statements (STZ: threshold 25-40% down by day 14;
@@ -54,6 +56,11 @@ value 0.25, SD 0.125 (derived from the word, not a published number). On log dri
 the read-out, so that the read-out's floor cannot do the abolishing. The other blockades
 (systemic naloxone, continuous naltrexone, IL-10, the non-abolishing sites and the negative
 controls) stay held out in ``exerpain validate``.
+
+Human markers measured in blood (serum BDNF, plasma TNF-alpha, IL-6, IL-10, IL-4,
+malondialdehyde, SOD) are read from blood-marker cohorts (``CohortSMD(..., blood=True)``),
+which run with the blood compartment's training drive (``exercise.blood_marker_drive_ratio``
+times ``responsiveness_human``; :func:`exerpain.calibrate.experiments.blood_params`).
 
 Where a human finding comes from adults without neuropathy (Dinoff, Wang, the IL-6
 meta-analysis, Singleton), the virtual experiment uses the DPN population, the only adult population
@@ -192,19 +199,19 @@ TARGETS: tuple[Target, ...] = (
            "resting peripheral BDNF rises after aerobic training, SMD 0.66 (0.33-0.99); "
            "adults (not neuropathic), simulated in the DPN population", 0.66,
            0.33, 0.99, False,
-           CohortSMD("dpn", "aerobic-moderate", "neurotrophic.bdnf_peripheral")),
+           CohortSMD("dpn", "aerobic-moderate", "neurotrophic.bdnf_peripheral", blood=True)),
     _published("dinoff-bdnf-resistance", "dinoff2016_bdnf_resistance", DINOFF,
            "resting BDNF after resistance training, SMD 0.07 (-0.15-0.30); the resistance "
            "modality weight on neurotrophic drive is derived from these two SMDs, so this "
            "target is fitted, never held out", 0.07, -0.15, 0.30, False,
-           CohortSMD("dpn", "resistance", "neurotrophic.bdnf_peripheral")),
+           CohortSMD("dpn", "resistance", "neurotrophic.bdnf_peripheral", blood=True)),
     _published("wang-tnf-resting", "wang2023_inflammation",
            "Wang 2023, doi:10.3389/fpsyg.2023.1253329",
            "resting TNF-alpha falls with long-term aerobic/resistance/multicomponent training, "
            "SMD -0.43 (-0.62 to -0.24); healthy adults, simulated in the DPN population with "
            "combined training; model marker: the pro-inflammatory cytokine state", -0.43,
            -0.62, -0.24, False,
-           CohortSMD("dpn", "combined", "inflammation.cytokines")),
+           CohortSMD("dpn", "combined", "inflammation.cytokines", blood=True)),
     Target("singleton-ienfd-gain", "singleton2014", "Singleton 2014, doi:10.1002/acn3.125",
            "distal-leg IENFD +1.5 vs -0.1 fibres/mm over one year of supervised aerobic + "
            "resistance exercise vs counselling (n = 60 / 40; P = 0.03); type 2 diabetes "
@@ -236,7 +243,7 @@ TARGETS: tuple[Target, ...] = (
            "regular aerobic exercise lowers plasma IL-6, SMD -0.42 (-0.62 to -0.18), 32 RCTs; "
            "adults, simulated in the DPN population; model marker: the pro-inflammatory "
            "cytokine state", -0.42, -0.62, -0.18, True,
-           CohortSMD("dpn", "aerobic-moderate", "inflammation.cytokines")),
+           CohortSMD("dpn", "aerobic-moderate", "inflammation.cytokines", blood=True)),
     Target("kluding-pain-change", "kluding2012_pain", "Kluding 2012, PMC3436981",
            "pain VAS -18.1 +/- 35.5 mm after 10 weeks of aerobic + resistance training in "
            "DPN (single arm, n = 17): -1.81 NRS points (VAS/10); single arm, so it includes "
@@ -322,12 +329,22 @@ COURSE_TARGETS: tuple[Target, ...] = (
            "adults, simulated in the DPN population with combined training; the model's one "
            "pro-inflammatory cytokine state stands for TNF-alpha and IL-6 alike", -0.16,
            -0.30, -0.03, False,
-           CohortSMD("dpn", "combined", "inflammation.cytokines")),
+           CohortSMD("dpn", "combined", "inflammation.cytokines", blood=True)),
     Target("gholami-ncv-baseline", "gholami2018", "Gholami 2018, RCT (TBZMED dspace 37951)",
            "sural sensory NCV 35.2 +/- 4.3 m/s before training in men with T2D neuropathy",
            35.2, 4.3 / 12 ** 0.5, "SE of the mean, SD 4.3 / sqrt(12) (about 12 per arm; "
            "derived)", False,
            SingleRun("dpn", "sedentary", 0, "nerve_conduction_velocity_m_s", 1)),
+    Target("dpn-ienfd-deficit", "Diabetol Metab Syndr 2016, doi:10.1186/s13098-016-0146-4",
+           "Diabetol Metab Syndr 2016;8:10, doi:10.1186/s13098-016-0146-4 (dmsjournal."
+           "biomedcentral.com/articles/10.1186/s13098-016-0146-4)",
+           "distal-leg IENFD 7.2 vs 8.6 fibres/mm in type 2 diabetes with vs without "
+           "neuropathy (n = 36, P = 0.020): sedentary DPN over the model's damage-free value, "
+           "7.2 / 8.6 = 0.837 (the group without neuropathy read as undamaged; derived)",
+           7.2 / 8.6, 1.4 / 2.326 / 8.6, "SE of the 1.4-fibre difference from the two-sided "
+           "P = 0.020 (z = 2.33), over 8.6 (derived)", False,
+           Contrast("ratio", (SingleRun("dpn", "sedentary", 0, "ienfd_fibres_mm", 1),
+                              SingleRun("sham", "sedentary", 14, "ienfd_fibres_mm", 14)))),
     _onset_ratio("wanghong-cci-day3-mechanical", "wanghong_cci_sed_vf", "von Frey threshold",
                  "withdrawal_threshold_g", "g", (17.33, 5.42), (3.28, 1.37)),
     _onset_ratio("wanghong-cci-day3-heat", "wanghong_cci_sed_latency", "Hargreaves latency",
@@ -382,7 +399,7 @@ COURSE_TARGETS: tuple[Target, ...] = (
            "aerobic exercise lowers IL-6 in chronic inflammatory disease, SMD -0.717 (-1.324 "
            "to -0.123), a subgroup of the same meta-analysis; simulated in DPN", -0.717,
            -1.324, -0.123, True,
-           CohortSMD("dpn", "aerobic-moderate", "inflammation.cytokines")),
+           CohortSMD("dpn", "aerobic-moderate", "inflammation.cytokines", blood=True)),
 )
 """Targets added for the time course, function and more pooled estimates (see the module
 docstring)."""
@@ -398,19 +415,19 @@ MARKER_TARGETS: tuple[Target, ...] = (
            "exercise training lowers malondialdehyde in type 2 diabetes, SMD -1.29 (-1.87 to "
            "-0.71), 11 RCTs; simulated in DPN with aerobic training; model marker: the ROS / "
            "lipid-peroxidation state", -1.29, -1.87, -0.71, False,
-           CohortSMD("dpn", "aerobic-moderate", "oxidative.ros")),
+           CohortSMD("dpn", "aerobic-moderate", "oxidative.ros", blood=True)),
     _published("qiu-sod-t2d", "qiu2025_sod", QIU,
            "exercise training raises superoxide dismutase in type 2 diabetes, SMD 0.59 (0.17-"
            "1.01), same 11 RCTs; model marker: antioxidant capacity", 0.59, 0.17, 1.01, True,
-           CohortSMD("dpn", "aerobic-moderate", "oxidative.antioxidant")),
+           CohortSMD("dpn", "aerobic-moderate", "oxidative.antioxidant", blood=True)),
     _published("uok-il10-aerobic", "uok_il10_aerobic", UOK,
            "aerobic training raises resting IL-10, SMD 0.495 (0.267-0.723), 35 studies of "
            "healthy and diseased adults; simulated in DPN", 0.495, 0.267, 0.723, False,
-           CohortSMD("dpn", "aerobic-moderate", "inflammation.il10")),
+           CohortSMD("dpn", "aerobic-moderate", "inflammation.il10", blood=True)),
     _published("uok-il4-aerobic", "uok_il4_aerobic", UOK,
            "aerobic training leaves resting IL-4 unchanged, SMD -0.282 (-0.795 to 0.185), 13 "
            "studies; simulated in DPN", -0.282, -0.795, 0.185, False,
-           CohortSMD("dpn", "aerobic-moderate", "inflammation.il4")),
+           CohortSMD("dpn", "aerobic-moderate", "inflammation.il4", blood=True)),
     _published("liu-mechanical-smd", "liu2024_mechanical", LIU,
            "rodent mechanical threshold SMD 0.84 (0.28-1.40), 12 studies of sciatic nerve "
            "injury (one experiment with Matesanz-Garcia's mechanical SMD)", 0.84, 0.28, 1.40,

@@ -316,7 +316,8 @@ FINDINGS: tuple[Finding, ...] = (
         "uok-il4-aerobic")),
     *(_target_finding(_TARGET[i], "oxidative") for i in ("qiu-mda-t2d", "qiu-sod-t2d")),
     *(_target_finding(_TARGET[i], "injury") for i in (
-        "gholami-ncv-gain", "gholami-ncv-baseline", "singleton-ienfd-gain")),
+        "gholami-ncv-gain", "gholami-ncv-baseline", "singleton-ienfd-gain",
+        "dpn-ienfd-deficit")),
     *(_target_finding(_TARGET[i], "readout") for i in ("chaplan-neuropathic-threshold",
                                                         "dpn-baseline-nrs")),
 )

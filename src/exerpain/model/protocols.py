@@ -85,6 +85,18 @@ EXERCISE_PARAMETERS = (
           " in painful DPN, Knauf & Koltyn 2014, "
           "PMID 24632113)",
           "scale on exercise's chronic and acute drive in patients with neuropathy"),
+    param("blood_marker_drive_ratio", 1.0, "dimensionless", 0.2, 20.0, "assumed",
+          "circulating markers of training (serum BDNF, plasma cytokines, malondialdehyde, "
+          "superoxide dismutase) move by SMD 0.4-1.3 in training meta-analyses of adults "
+          "(Dinoff 2016, Wang 2023, Qiu 2025), while pain in painful neuropathy moves by SMD "
+          "0.2-0.5 and exercise-induced hypoalgesia is absent in painful DPN (Knauf & Koltyn "
+          "2014, PMID 24632113), which is what keeps responsiveness_human small; blood "
+          "reflects muscle, blood-cell and liver adaptation that need not reach the nerve. "
+          "Prior centre 1 (no difference; the fit must move it); exerpain calibrate fits it "
+          "to the marker meta-analyses",
+          "in patients, ratio of the training drive acting on circulating (blood) markers to "
+          "the drive acting on the nervous system (multiplies responsiveness_human in "
+          "blood-marker experiments)"),
     param("trimp_weight", 0.64, "dimensionless", 0.5, 1.0, "cited",
           "Banister TRIMP weighting 0.64 e^(1.92 HRr) for men (Banister 1991; "
           "evidence/README.md)", "TRIMP pre-factor"),

@@ -87,7 +87,6 @@ class Kernels(NamedTuple):
     params: object  # (z, a) -> params
     params_batch: object  # (zs, a) -> batched params
     log_posterior: object  # (theta, a) -> scalar (traceable)
-    loss: object  # (theta, a) -> minus the log posterior (one object: optimistix compiles once)
     value_and_grad: object  # jitted (theta, a) -> (value, gradient)
     outputs_batch: object  # jitted (thetas (BATCH, n), inputs, jumps, first, a)
     #                        -> (felt (BATCH, days), states (BATCH, days, n_states), codes)
@@ -156,7 +155,7 @@ def kernels(model: Model, condition: str, days: int, t0: float, steady: bool) ->
 
     return Kernels(
         params=params, params_batch=jax.jit(jax.vmap(params, in_axes=(0, None))),
-        log_posterior=log_posterior, loss=lambda theta, a: -log_posterior(theta, a),
+        log_posterior=log_posterior,
         value_and_grad=jax.jit(jax.value_and_grad(log_posterior)),
         outputs_batch=jax.jit(jax.vmap(outputs_one, in_axes=(0, None, None, None, None))),
         density_batch=jax.jit(jax.vmap(log_density, in_axes=(0, 0, 0, 0, None))),
