@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_cohort import cohort
 
 from exerpain.model.function import (
     FUNCTION_PARAMETERS,
@@ -111,15 +110,3 @@ def test_functional_readouts_in_simulate_output(simulate, condition, protocol, k
         assert summary["sedentary"] == pytest.approx(last["sedentary"])
     other = NAMES["human" if kind == "rodent" else "rodent"]
     assert not set(other) & set(frame.columns)
-
-
-@pytest.mark.parametrize("condition,protocol,kind", [("cci", "treadmill-moderate", "rodent"),
-                                                     ("dpn", "aerobic-moderate", "human")])
-def test_functional_readouts_in_cohort_output(condition, protocol, kind):
-    summary, frame = cohort(condition, protocol)
-    for name in NAMES[kind]:
-        assert frame[name].notna().all() and frame[f"sedentary_{name}"].notna().all()
-        means = summary["functional"][name]
-        assert means["exercise"] == pytest.approx(frame[name].mean())
-        assert means["sedentary"] == pytest.approx(frame[f"sedentary_{name}"].mean())
-        assert (frame[f"sedentary_{name}"] < means["healthy"]).all()
