@@ -13,13 +13,12 @@ from typer.testing import CliRunner
 
 from exerpain.errors import InputError
 from exerpain.interfaces.cli import app
+from exerpain.model.function import functional_names
 from exerpain.model.mechanisms.base import Context, Mechanism, param, state
 from exerpain.model.readouts import MIN_SEDENTARY_NRS, minimal_deficit
 from exerpain.simulate.engine import CohortConfig, run_cohort
 from exerpain.storage import to_json
 
-FUNCTION_NAMES = {"rodent": ("sciatic_functional_index",),
-                  "human": ("nerve_conduction_velocity_m_s", "ienfd_fibres_mm")}
 CHUNK = 8  # one compiled shape for all cohort tests (the CPU default with attribution)
 N = 48
 
@@ -257,13 +256,14 @@ def test_cohort_cli_rejects_non_integer_seed(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
-# -- functional read-outs in cohort output (here: the cached cohorts of this module) --
+# -- functional read-outs in cohort output (here: the cached cohorts of this module; the names
+# themselves are checked against the published read-outs in test_function.py) --
 
 @pytest.mark.parametrize("condition,protocol,kind", [("cci", "treadmill-moderate", "rodent"),
                                                      ("dpn", "aerobic-moderate", "human")])
 def test_functional_readouts_in_cohort_output(condition, protocol, kind):
     summary, frame = cohort(condition, protocol)
-    for name in FUNCTION_NAMES[kind]:
+    for name in functional_names(kind):
         assert frame[name].notna().all() and frame[f"sedentary_{name}"].notna().all()
         means = summary["functional"][name]
         assert means["exercise"] == pytest.approx(frame[name].mean())
